@@ -1,0 +1,103 @@
+# evqmail — one non-recursive Makefile.
+#
+#   make              build every program into $(BUILD)/bin
+#   make check        install dependencies, build, run every test suite
+#   make asan         the same tests under AddressSanitizer + UBSan (build-asan/)
+#   make run          install dependencies, build, start a private mail system
+#   make setup QMAILHOME=DIR   install a complete qmail home tree into DIR
+#   make bench        measure local delivery throughput
+#
+# Sources are found by wildcard.  In each folder, a .cc file that defines
+# `int main` is a program named like the file; `*_test.cc` files are doctest
+# units linked into one test binary; everything else forms the folder's
+# static library.  Link order (top layer first) keeps dependencies pointing down.
+
+QMAILHOME ?= /var/qmail
+SANITIZE  ?=
+ifeq ($(SANITIZE),)
+BUILD     ?= build
+else
+BUILD     ?= build-asan
+endif
+
+CXX       ?= g++
+CXXSTD    := -std=c++20
+WARN      := -Wall -Wextra -Werror
+OPT       ?= -O2 -g
+DEFS      := -DQMAILHOME_DEFAULT='"$(QMAILHOME)"' -D_GNU_SOURCE
+CPPFLAGS  += -I. $(DEFS)
+CXXFLAGS  += $(CXXSTD) $(WARN) $(OPT) -MMD -MP
+LDLIBS    := -lcdb -lev -lcrypt
+ifneq ($(SANITIZE),)
+CXXFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=$(SANITIZE)
+endif
+
+LAYERS    := pop3 smtp spawn queue reactor
+ALL_CC    := $(foreach d,$(LAYERS),$(wildcard $(d)/*.cc))
+TEST_CC   := $(filter %_test.cc,$(ALL_CC))
+MAIN_CC   := $(shell grep -l '^int main' $(filter-out %_test.cc,$(ALL_CC)) /dev/null 2>/dev/null)
+LIB_CC     = $(filter-out $(TEST_CC) $(MAIN_CC),$(wildcard $(1)/*.cc))
+LIBS      := $(foreach d,$(LAYERS),$(BUILD)/lib$(d).a)
+PROGS     := $(patsubst %.cc,$(BUILD)/bin/%,$(notdir $(MAIN_CC)))
+UNIT      := $(BUILD)/bin/unit-tests
+
+.PHONY: all check asan run setup bench deps clean unit
+all: $(PROGS) $(UNIT)
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+define layer_rules
+$(BUILD)/lib$(1).a: $$(patsubst %.cc,$(BUILD)/obj/%.o,$$(call LIB_CC,$(1)))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach d,$(LAYERS),$(eval $(call layer_rules,$(d))))
+
+# An empty member keeps `ar` happy for a folder that has no library code yet.
+$(LIBS): $(BUILD)/obj/empty.o
+$(BUILD)/obj/empty.o:
+	@mkdir -p $(dir $@)
+	echo 'namespace evq_empty {}' | $(CXX) $(CXXSTD) -x c++ -c - -o $@
+
+define prog_rule
+$(BUILD)/bin/$(notdir $(basename $(1))): $(BUILD)/obj/$(basename $(1)).o $(LIBS)
+	@mkdir -p $$(dir $$@)
+	$$(CXX) $$(LDFLAGS) -o $$@ $$< $(LIBS) $$(LDLIBS)
+endef
+$(foreach m,$(MAIN_CC),$(eval $(call prog_rule,$(m))))
+
+$(UNIT): $(BUILD)/obj/tests/main.o $(patsubst %.cc,$(BUILD)/obj/%.o,$(TEST_CC)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(LDLIBS)
+
+unit: $(UNIT)
+
+deps:
+	@sh scripts/deps
+
+check: deps
+	$(MAKE) all
+	BUILD=$(BUILD) bash tests/run
+
+asan: deps
+	$(MAKE) SANITIZE=address,undefined all
+	BUILD=build-asan EVQ_SANITIZED=1 bash tests/run
+
+run: deps
+	$(MAKE) all
+	BUILD=$(BUILD) bash scripts/run
+
+setup: all
+	BUILD=$(BUILD) sh scripts/setup "$(QMAILHOME)"
+
+bench: all
+	BUILD=$(BUILD) python3 tests/bench/local_rate.py
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,66 @@
+#pragma once
+// The spawn pipe protocol between qmail-send and qmail-lspawn / qmail-rspawn
+// (queue.md 4.3). One codec used by both ends.
+//
+//   hello (spawner -> send):  1 byte, the number of delivery slots offered
+//   request (send -> spawner): slot byte, "S/N" \0, sender \0, recipient \0
+//   report (spawner -> send):  slot byte, status letter K/Z/D, text, \0
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace spawn {
+
+/// One delivery request.
+struct Request {
+  std::uint8_t slot = 0;
+  std::string mess;       ///< "S/N", relative to queue/mess
+  std::string sender;
+  std::string recipient;
+};
+
+/// One delivery report.
+struct Report {
+  std::uint8_t slot = 0;
+  char status = 'Z';      ///< 'K' delivered, 'Z' deferred, 'D' failed; anything else is mangled
+  std::string text;
+};
+
+/// Encodes a request for the wire.
+std::string encode_request(const Request& r);
+/// Encodes a report for the wire (text cut at the first NUL).
+std::string encode_report(const Report& r);
+
+constexpr size_t kMaxRequestField = 4096;   ///< cap per request field (addresses are far shorter)
+constexpr size_t kMaxReportText = 10000;    ///< qmail-send's cap on one report
+
+/// Incremental decoder for requests (spawner side). Feed bytes, then poll next().
+class RequestDecoder {
+ public:
+  void feed(std::string_view bytes) { buf_.append(bytes); }
+  /// Next complete request, or nullopt if more bytes are needed.
+  /// Sets error() when a field exceeds its cap (the stream is then unusable).
+  std::optional<Request> next();
+  bool error() const { return error_; }
+
+ private:
+  std::string buf_;
+  bool error_ = false;
+};
+
+/// Incremental decoder for reports (qmail-send side). Over-long texts are cut,
+/// not rejected, and the remainder is skipped up to the NUL.
+class ReportDecoder {
+ public:
+  void feed(std::string_view bytes) { buf_.append(bytes); }
+  std::optional<Report> next();
+
+ private:
+  std::string buf_;
+  bool skipping_ = false;
+  Report pending_;
+};
+
+}  // namespace spawn

@@ -1,0 +1,66 @@
+// Unit tests of the spawn pipe codec.
+#include "spawn/spawn_proto.h"
+
+#include <doctest/doctest.h>
+
+using namespace spawn;
+
+TEST_CASE("spawn request round trip, byte by byte") {
+  Request r{3, "7/30", "joe@example.com", "bob@example.org"};
+  std::string wire = encode_request(r);
+  CHECK(wire == std::string("\x03" "7/30\0joe@example.com\0bob@example.org\0", 38));
+  RequestDecoder d;
+  for (size_t i = 0; i + 1 < wire.size(); ++i) {
+    d.feed(wire.substr(i, 1));
+    CHECK_FALSE(d.next());
+  }
+  d.feed(wire.substr(wire.size() - 1));
+  auto got = d.next();
+  REQUIRE(got);
+  CHECK(got->slot == 3);
+  CHECK(got->mess == "7/30");
+  CHECK(got->sender == "joe@example.com");
+  CHECK(got->recipient == "bob@example.org");
+  CHECK_FALSE(d.next());
+}
+
+TEST_CASE("spawn request with empty sender and two in one chunk") {
+  std::string wire = encode_request({0, "1/24", "", "a@b"}) + encode_request({1, "2/25", "x@y", "c@d"});
+  RequestDecoder d;
+  d.feed(wire);
+  auto a = d.next();
+  auto b = d.next();
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->sender.empty());
+  CHECK(b->slot == 1);
+  CHECK(b->recipient == "c@d");
+}
+
+TEST_CASE("spawn request decoder refuses an endless field") {
+  RequestDecoder d;
+  d.feed(std::string(1, '\0') + std::string(kMaxRequestField + 10, 'a'));
+  CHECK_FALSE(d.next());
+  CHECK(d.error());
+}
+
+TEST_CASE("spawn report codec and over-long texts") {
+  ReportDecoder d;
+  d.feed(encode_report({2, 'K', "did 0+0+1\n"}));
+  auto r = d.next();
+  REQUIRE(r);
+  CHECK(r->slot == 2);
+  CHECK(r->status == 'K');
+  CHECK(r->text == "did 0+0+1\n");
+  std::string big(std::string(1, '\x05') + "Z" + std::string(kMaxReportText + 500, 'x'));
+  d.feed(big);
+  d.feed(std::string("tail", 4) + std::string(1, '\0') + encode_report({6, 'D', "no"}));
+  auto a = d.next();
+  REQUIRE(a);
+  CHECK(a->slot == 5);
+  CHECK(a->text.size() == kMaxReportText);
+  auto b = d.next();
+  REQUIRE(b);
+  CHECK(b->status == 'D');
+  CHECK(b->text == "no");
+}

@@ -1,0 +1,200 @@
+"""Shared harness of evqmail's end-to-end tests: a private single-user qmail
+tree made by scripts/setup, the real programs started in it, and helpers that
+poll with deadlines (never blind sleeps)."""
+import mailbox
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("EVQ_BUILD", os.path.join(SRC, "build"))
+FQDN = "test.example"
+
+
+def wait_for(pred, timeout=20.0, interval=0.02, what="condition"):
+    """Polls pred() until it returns a true value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Tree:
+    """One private qmail home: $dir/qmail, user homes under $dir/home."""
+
+    def __init__(self, base=None, delivery="./Maildir/", fqdn=FQDN):
+        self.base = tempfile.mkdtemp(prefix="evq-", dir=base)
+        self.home = os.path.join(self.base, "qmail")
+        self.fqdn = fqdn
+        env = dict(os.environ, BUILD=BUILD)
+        subprocess.run(["sh", os.path.join(SRC, "scripts/setup"), self.home, delivery, fqdn],
+                       check=True, env=env, stdout=subprocess.DEVNULL)
+        self.bin = os.path.join(self.home, "bin")
+        self.send = None
+        self.logfile = os.path.join(self.base, "send.log")
+        self.assign = []
+        self.uid, self.gid = os.getuid(), os.getgid()
+
+    # -- environment -----------------------------------------------------
+    def env(self, **extra):
+        e = {
+            "PATH": self.bin + ":/usr/bin:/bin",
+            "QMAILHOME": self.home,
+            "LANG": "C",
+        }
+        for k in ("TMPDIR",):
+            if k in os.environ:
+                e[k] = os.environ[k]
+        e.update({k: v for k, v in extra.items() if v is not None})
+        return e
+
+    def path(self, *parts):
+        return os.path.join(self.home, *parts)
+
+    def control(self, name, text):
+        with open(self.path("control", name), "w") as f:
+            f.write(text)
+
+    def remove_control(self, name):
+        try:
+            os.unlink(self.path("control", name))
+        except FileNotFoundError:
+            pass
+
+    # -- users -------------------------------------------------------------
+    def add_user(self, name, maildir=True):
+        """A mail user handled through users/assign; returns its home."""
+        h = os.path.join(self.base, "home", name)
+        os.makedirs(h, mode=0o755, exist_ok=True)
+        os.chmod(h, 0o755)
+        if maildir:
+            self.run("maildirmake", os.path.join(h, "Maildir"))
+        self.assign.append(f"={name}:{name}:{self.uid}:{self.gid}:{h}:::")
+        self.assign.append(f"+{name}-:{name}:{self.uid}:{self.gid}:{h}:-::")
+        self.newu()
+        return h
+
+    def newu(self):
+        with open(self.path("users", "assign"), "w") as f:
+            f.write("".join(l + "\n" for l in self.assign) + ".\n")
+        self.run("qmail-newu")
+
+    def dot_qmail(self, home, ext, text, mode=0o644):
+        """Writes home/.qmail<ext> (ext like '-info' or '')."""
+        p = os.path.join(home, ".qmail" + ext)
+        with open(p, "w") as f:
+            f.write(text)
+        os.chmod(p, mode)
+        return p
+
+    # -- programs ------------------------------------------------------------
+    def run(self, prog, *args, input=None, env=None, check=True, timeout=30, cwd=None):
+        e = self.env(**(env or {}))
+        p = subprocess.run([os.path.join(self.bin, prog), *args], input=input, env=e,
+                           capture_output=True, timeout=timeout, cwd=cwd)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{prog} {args} exited {p.returncode}: {p.stderr!r} {p.stdout!r}")
+        return p
+
+    def inject(self, message, *args, env=None, check=True):
+        if isinstance(message, str):
+            message = message.encode()
+        return self.run("qmail-inject", *args, input=message, env=env, check=check)
+
+    def start(self, delivery=None, extra_env=None):
+        """Starts qmail-start (which becomes qmail-send) logging to a file."""
+        if delivery is None:
+            with open(self.path("control", "defaultdelivery")) as f:
+                delivery = f.read().strip()
+        self.log_fh = open(self.logfile, "ab")
+        self.send = subprocess.Popen([os.path.join(self.bin, "qmail-start"), delivery],
+                                     cwd="/", env=self.env(**(extra_env or {})),
+                                     stdout=self.log_fh, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.wait_log(r"status: local 0/\d+ remote 0/\d+", what="qmail-send start")
+        return self.send
+
+    def signal(self, sig):
+        self.send.send_signal(sig)
+
+    def stop(self, timeout=30):
+        """TERM to qmail-send; waits for `exiting` and the process end."""
+        if self.send and self.send.poll() is None:
+            self.send.send_signal(signal.SIGTERM)
+            try:
+                self.send.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.send.pid, signal.SIGKILL)
+                self.send.wait()
+        self.kill_group()
+        self.send = None
+
+    def kill_group(self):
+        if self.send:
+            try:
+                os.killpg(self.send.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def log(self):
+        try:
+            with open(self.logfile, "rb") as f:
+                return f.read().decode("latin-1")
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout=20, what=None, count=1):
+        rx = re.compile(pattern)
+        return wait_for(lambda: len(rx.findall(self.log())) >= count, timeout,
+                        what=what or f"log line /{pattern}/ x{count}")
+
+    # -- mailboxes -----------------------------------------------------------
+    def maildir(self, path):
+        return mailbox.Maildir(path, factory=None, create=False)
+
+    def maildir_count(self, path):
+        try:
+            return len(os.listdir(os.path.join(path, "new"))) + len(os.listdir(os.path.join(path, "cur")))
+        except FileNotFoundError:
+            return 0
+
+    def wait_maildir(self, path, count=1, timeout=20):
+        wait_for(lambda: self.maildir_count(path) >= count, timeout,
+                 what=f"{count} message(s) in {path}\n--- log ---\n{self.log()[-3000:]}")
+        return list(self.maildir(path))
+
+    def queue_empty(self):
+        q = self.path("queue")
+        for d in ("todo", "intd"):
+            if os.listdir(os.path.join(q, d)):
+                return False
+        for d in ("mess", "info", "local", "remote"):
+            for s in os.listdir(os.path.join(q, d)):
+                if os.listdir(os.path.join(q, d, s)):
+                    return False
+        return True
+
+    def wait_queue_empty(self, timeout=20):
+        wait_for(self.queue_empty, timeout, what="empty queue\n--- log ---\n" + self.log()[-3000:])
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class TreeTest(unittest.TestCase):
+    """Base class: a fresh tree per test, stopped and removed afterwards."""
+    delivery = "./Maildir/"
+
+    def setUp(self):
+        self.t = Tree(delivery=self.delivery)
+        self.addCleanup(self.t.cleanup)

@@ -33,7 +33,11 @@ reactor::Status chdir_home() {
   return {};
 }
 
-bool single_user() { return ::getuid() != 0 && ::geteuid() != 0; }
+bool single_user() {
+  // Unprivileged and no privilege gained: a setuid qmail-queue run by another
+  // user is *not* single-user (its effective uid differs from the real one).
+  return ::getuid() != 0 && ::getuid() == ::geteuid() && ::getgid() == ::getegid();
+}
 
 const char* account_name(Account a) {
   switch (a) {

@@ -1,0 +1,201 @@
+#pragma once
+// The heart of qmail-send (queue.md 4.1-4.8): incremental todo processing,
+// per-channel priority queues keyed by next-try time, jobs and delivery slots,
+// bounce accumulation and completion. The world is injected (Clock, Spawner,
+// Cleaner, BounceInjector) so tests run it without fork or sleep.
+
+#include <ctime>
+#include <dirent.h>
+#include <queue>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "queue/controls.h"
+#include "queue/layout.h"
+#include "queue/send_log.h"
+#include "reactor/result.h"
+#include "spawn/spawn_proto.h"
+
+namespace queue {
+
+/// Wall-clock seconds.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::time_t now() = 0;
+};
+
+/// The two spawn pipes (fd 1/2 local, fd 3/4 remote).
+class Spawner {
+ public:
+  virtual ~Spawner() = default;
+  /// False once the spawner's pipe is gone.
+  virtual bool alive(int channel) const = 0;
+  /// True if another request may be written now (qmail keeps one in flight per pipe).
+  virtual bool can_write(int channel) const = 0;
+  /// Queues one request for the spawner.
+  virtual void send(int channel, const spawn::Request& r) = 0;
+};
+
+/// qmail-clean on fd 5/6 (queue.md 4.9).
+class Cleaner {
+ public:
+  virtual ~Cleaner() = default;
+  /// Sends "todo/N" or "foop/N"; 1 on '+', 0 on '!', -1 if the connection is lost.
+  virtual int clean(const std::string& request) = 0;
+};
+
+/// Queues a composed bounce through qmail-queue.
+class BounceInjector {
+ public:
+  virtual ~BounceInjector() = default;
+  /// Injects `head` followed by the file `mess_path`; returns the qp (pid) of qmail-queue.
+  virtual reactor::Result<long> inject(const std::string& sender, const std::string& recipient,
+                                       const std::string& head, const std::string& mess_path) = 0;
+};
+
+/// Everything the scheduler talks to.
+struct SchedulerWorld {
+  Clock* clock;
+  Spawner* spawner;
+  Cleaner* cleaner;
+  BounceInjector* injector;
+  const SendLog* log;
+  std::string queue_dir = ".";  ///< QMAILHOME/queue (qmail-send runs inside it)
+};
+
+/// qmail-send's state: one instance per process, driven by an event loop.
+class Scheduler {
+ public:
+  /// `spawn_cap` are the hello bytes of the two spawners.
+  Scheduler(SchedulerWorld world, Controls controls, const unsigned spawn_cap[2]);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  /// Startup: scans info/ once, using channel-file mtimes as next-try times.
+  void startup_scan();
+  /// lock/trigger fired: look into todo/ now.
+  void trigger() { todo_wanted_ = true; }
+  /// ALRM: every queued channel entry becomes due now.
+  void run_now();
+  /// HUP: switch to a new, already validated control set.
+  void set_controls(Controls c);
+  /// TERM or a lost helper: start nothing new.
+  void exit_asap() { exitasap_ = true; }
+  bool exiting() const { return exitasap_; }
+  /// True when no delivery is running on a live spawner.
+  bool can_exit() const;
+  /// Before exit: writes next-try times into channel-file mtimes.
+  void finish();
+
+  /// Does one bounded unit of work of each kind that is due; true if anything happened.
+  bool step();
+  /// Earliest time something becomes due (now or earlier if work is pending).
+  std::time_t next_wakeup();
+
+  /// One report from a spawner.
+  void on_report(int channel, const spawn::Report& r);
+  /// A spawner's pipe closed.
+  void spawn_lost(int channel);
+
+  /// "status: ..." line.
+  void log_status() const;
+  /// Running deliveries on a channel.
+  unsigned used(int channel) const { return used_[channel]; }
+  /// Effective concurrency of a channel.
+  unsigned concurrency(int channel) const { return conc_[channel]; }
+  const Controls& controls() const { return controls_; }
+
+ private:
+  struct Entry {
+    std::time_t dt;
+    MsgId id;
+    bool operator>(const Entry& o) const { return dt > o.dt || (dt == o.dt && id > o.id); }
+  };
+  using Pq = std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>>;
+  struct Job {
+    int refs = 0;
+    MsgId id = 0;
+    int channel = 0;
+    std::time_t retry = 0;
+    std::string sender;
+    int numtodo = 0;
+    bool hiteof = false;
+    bool dying = false;
+  };
+  struct Delivery {
+    bool used = false;
+    int job = -1;
+    unsigned long delid = 0;
+    off_t pos = 0;
+    std::string recip;
+  };
+  struct Pass {
+    bool active = false;
+    MsgId id = 0;
+    int job = -1;
+    std::string data;       // the channel file, read at pass start
+    size_t pos = 0;         // next record offset in data
+  };
+
+  std::string path(Dir d, MsgId id) const;
+  std::string rel(Dir d, MsgId id) const { return msg_path(d, id); }
+  void warn(const std::string& text) const { world_.log->line("warning: " + text); }
+  void apply_concurrency();
+
+  // todo (scheduler_todo.cc)
+  bool todo_step();
+  void todo_one(MsgId id);
+  // passes and deliveries (scheduler.cc)
+  void pqadd(MsgId id);
+  bool pass_step(int c);
+  bool del_avail(int c) const;
+  void del_start(int j, off_t pos, const std::string& recip);
+  void mark_done(int c, MsgId id, off_t pos);
+  int job_open(MsgId id, int c);
+  void job_close(int j);
+  bool job_avail() const { return jobs_used_ < numjobs_; }
+  bool getinfo(MsgId id, std::string& sender, std::time_t& birth) const;
+  // bounces and completion (scheduler_done.cc)
+  void add_bounce(MsgId id, const std::string& recip, const std::string& report);
+  bool inject_bounce(MsgId id);
+  void messdone(MsgId id);
+  bool clean(const std::string& req);
+  bool cleanup_step();
+
+  SchedulerWorld world_;
+  Controls controls_;
+  unsigned cap_[2];
+  unsigned conc_[2] = {0, 0};
+  unsigned used_[2] = {0, 0};
+  std::vector<Delivery> dels_[2];
+  std::vector<Job> jobs_;
+  unsigned numjobs_ = 0;
+  unsigned jobs_used_ = 0;
+  Pass pass_[2];
+  Pq pqchan_[2], pqdone_, pqfail_;
+  unsigned long next_delid_ = 1;
+  bool exitasap_ = false;
+  bool spawn_alive_[2] = {true, true};
+  bool clean_alive_ = true;
+
+  // todo run
+  bool todo_wanted_ = true;
+  DIR* tododir_ = nullptr;
+  std::time_t next_todo_run_ = 0;
+
+  // periodic cleanup of mess/
+  bool cleanup_active_ = false;
+  int cleanup_sub_ = 0;
+  DIR* cleanup_dir_ = nullptr;
+  std::time_t cleanup_time_ = 0;
+};
+
+constexpr std::time_t kSleepTodo = 1500;     ///< todo/ is read at least every 25 minutes
+constexpr std::time_t kSleepCleanup = 76431; ///< time between mess/ cleanups
+constexpr std::time_t kSleepSysfail = 123;   ///< retry delay after a system failure
+constexpr std::time_t kOssified = 129600;    ///< 36 hours: debris age in mess/
+
+}  // namespace queue

@@ -1,0 +1,137 @@
+// qmail-send's bounce accumulation, completion of finished messages and the
+// periodic cleanup of mess/ (queue.md 4.6-4.9).
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "queue/bounce.h"
+#include "queue/date822.h"
+#include "queue/rewrite.h"
+#include "queue/scheduler.h"
+#include "reactor/fd.h"
+
+namespace queue {
+
+bool Scheduler::clean(const std::string& req) {
+  if (!clean_alive_) return false;
+  int r = world_.cleaner->clean(req);
+  if (r < 0) {
+    clean_alive_ = false;
+    world_.log->line("alert: oh no! lost qmail-clean connection! dying...");
+    exitasap_ = true;
+    return false;
+  }
+  if (r == 0) {
+    warn("qmail-clean unable to clean up " + req);
+    return false;
+  }
+  return true;
+}
+
+void Scheduler::add_bounce(MsgId id, const std::string& recip, const std::string& report) {
+  std::string text = bounce_entry(strip_vdom_prefix(controls_, recip), report);
+  std::string fn = path(Dir::bounce, id);
+  // The report must never be dropped: like qmail, wait for the disk to recover.
+  for (;;) {
+    reactor::UniqueFd fd(::open(fn.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+    if (fd.valid() && reactor::write_all(fd.get(), text)) return;
+    world_.log->line("alert: unable to append to bounce message; HELP! sleeping...");
+    ::sleep(10);
+  }
+}
+
+bool Scheduler::inject_bounce(MsgId id) {
+  std::string sender;
+  std::time_t birth;
+  if (!getinfo(id, sender, birth)) return false;
+  sender = bounce_target(sender);
+  std::string bfn = path(Dir::bounce, id);
+  auto entries = reactor::read_file(bfn, 64u << 20);
+  if (!entries) {
+    if (!entries.error().temporary && entries.error().text == "ENOENT") return true;
+    warn("unable to stat " + rel(Dir::bounce, id));
+    return false;
+  }
+  if (bounce_kind(sender) == BounceKind::triple) {
+    world_.log->line("triple bounce: discarding " + rel(Dir::bounce, id));
+  } else {
+    bool single = !sender.empty();
+    std::string to = single ? sender : controls_.doublebounceto + "@" + controls_.doublebouncehost;
+    std::string head = bounce_head(date822_utc(world_.clock->now()), controls_.bouncefrom,
+                                   controls_.bouncehost, to, sender, *entries);
+    auto qp = world_.injector->inject(single ? "" : "#@[]", to, head, path(Dir::mess, id));
+    if (!qp) {
+      warn("trouble injecting bounce message, will try later");
+      return false;
+    }
+    world_.log->line("bounce msg " + std::to_string(id) + " qp " + std::to_string(*qp));
+  }
+  if (::unlink(bfn.c_str()) != 0) {
+    warn("unable to unlink " + rel(Dir::bounce, id));
+    return false;
+  }
+  return true;
+}
+
+void Scheduler::messdone(MsgId id) {
+  struct stat st;
+  auto retry = [&] { pqdone_.push({world_.clock->now() + kSleepSysfail, id}); };
+  for (Dir d : {Dir::local, Dir::remote, Dir::todo}) {
+    if (::stat(path(d, id).c_str(), &st) == 0) return;  // still work to do elsewhere
+    if (errno != ENOENT) {
+      warn("unable to stat " + rel(d, id) + "; will try again later");
+      return retry();
+    }
+  }
+  if (::stat(path(Dir::info, id).c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    warn("unable to stat " + rel(Dir::info, id) + "; will try again later");
+    return retry();
+  }
+  if (!inject_bounce(id)) return retry();
+  world_.log->line("end msg " + std::to_string(id));
+  if (::unlink(path(Dir::info, id).c_str()) != 0) {
+    warn("unable to unlink " + rel(Dir::info, id) + "; will try again later");
+    return retry();
+  }
+  // No info, no todo: the message is gone as far as we care; mess/ goes via qmail-clean.
+  clean("foop/" + std::to_string(id));
+}
+
+bool Scheduler::cleanup_step() {
+  std::time_t now = world_.clock->now();
+  if (!cleanup_active_) {
+    if (now < cleanup_time_) return false;
+    cleanup_active_ = true;
+    cleanup_sub_ = 0;
+  }
+  if (!cleanup_dir_) {
+    if (cleanup_sub_ >= kConfSplit) {
+      cleanup_active_ = false;
+      cleanup_time_ = now + kSleepCleanup;
+      return false;
+    }
+    std::string d = world_.queue_dir + "/mess/" + std::to_string(cleanup_sub_++);
+    cleanup_dir_ = ::opendir(d.c_str());
+    return true;
+  }
+  struct dirent* de = ::readdir(cleanup_dir_);
+  if (!de) {
+    ::closedir(cleanup_dir_);
+    cleanup_dir_ = nullptr;
+    return true;
+  }
+  MsgId id;
+  if (!parse_msgid(de->d_name, id)) return true;
+  struct stat st;
+  if (::stat(path(Dir::mess, id).c_str(), &st) != 0) return true;  // qmail-queue removed it
+  if (now <= st.st_atime + kOssified) return true;
+  // Debris of a qmail-queue that died: neither info nor todo refers to it.
+  for (Dir d : {Dir::info, Dir::todo})
+    if (::stat(path(d, id).c_str(), &st) == 0 || errno != ENOENT) return true;
+  clean("foop/" + std::to_string(id));
+  return true;
+}
+
+}  // namespace queue

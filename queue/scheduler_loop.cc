@@ -1,0 +1,221 @@
+// qmail-send's libev driver (see scheduler_loop.h): real implementations of
+// the scheduler's Clock, Spawner, Cleaner and BounceInjector over the pipes
+// that qmail-start set up, and the loop that pumps the scheduler.
+#include "queue/scheduler_loop.h"
+
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <functional>
+#include <memory>
+#include <unistd.h>
+
+#include "queue/qq.h"
+#include "queue/scheduler.h"
+#include "reactor/fd.h"
+#include "reactor/loop.h"
+
+namespace queue {
+namespace {
+
+constexpr int kLogFd = 0;
+constexpr int kChanOut[2] = {1, 3};
+constexpr int kChanIn[2] = {2, 4};
+constexpr int kCleanOut = 5, kCleanIn = 6;
+constexpr int kMaxStepsPerTick = 64;  // bounded work per loop iteration (fairness)
+
+class SystemClock : public Clock {
+ public:
+  std::time_t now() override { return ::time(nullptr); }
+};
+
+// The spawn pipes: one request buffered per channel, written without
+// blocking; reports decoded incrementally.
+class PipeSpawner : public Spawner {
+ public:
+  PipeSpawner(reactor::Loop& loop, SpawnCodec codec) : codec_(codec) {
+    for (int c = 0; c < 2; ++c) {
+      reactor::set_nonblock(kChanOut[c]);
+      reactor::set_nonblock(kChanIn[c]);
+      wio_[c] = std::make_unique<reactor::Io>(loop, [this, c](int) { flush(c); });
+      rio_[c] = std::make_unique<reactor::Io>(loop, [this, c](int) { readable(c); });
+      rio_[c]->start(kChanIn[c], EV_READ);
+    }
+  }
+  Scheduler* sched = nullptr;
+  std::function<void()> after;  ///< runs after reports were handled
+  bool alive(int c) const override { return alive_[c]; }
+  bool can_write(int c) const override { return alive_[c] && wbuf_[c].empty(); }
+  void send(int c, const spawn::Request& r) override {
+    wbuf_[c] = codec_.encode(r);
+    flush(c);
+  }
+
+ private:
+  void flush(int c) {
+    while (!wbuf_[c].empty()) {
+      ssize_t w = ::write(kChanOut[c], wbuf_[c].data(), wbuf_[c].size());
+      if (w > 0) {
+        wbuf_[c].erase(0, static_cast<size_t>(w));
+        continue;
+      }
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno == EAGAIN) {
+        if (!wio_[c]->active()) wio_[c]->start(kChanOut[c], EV_WRITE);
+        return;
+      }
+      lost(c);
+      return;
+    }
+    wio_[c]->stop();
+  }
+  void readable(int c) {
+    char buf[4096];
+    ssize_t r = ::read(kChanIn[c], buf, sizeof buf);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (r <= 0) return lost(c);
+    dec_[c].feed(std::string_view(buf, static_cast<size_t>(r)));
+    while (auto rep = (dec_[c].*codec_.next)()) sched->on_report(c, *rep);
+    after();
+  }
+  void lost(int c) {
+    alive_[c] = false;
+    wbuf_[c].clear();
+    wio_[c]->stop();
+    rio_[c]->stop();
+    sched->spawn_lost(c);
+    after();
+  }
+  SpawnCodec codec_;
+  bool alive_[2] = {true, true};
+  std::string wbuf_[2];
+  spawn::ReportDecoder dec_[2];
+  std::unique_ptr<reactor::Io> wio_[2], rio_[2];
+};
+
+// qmail-clean answers quickly; like qmail-send we wait for its one byte.
+class PipeCleaner : public Cleaner {
+ public:
+  int clean(const std::string& req) override {
+    std::string msg = req;
+    msg += '\0';
+    if (!reactor::write_all(kCleanOut, msg)) return -1;
+    char ch;
+    if (reactor::read_some(kCleanIn, &ch, 1) != 1) return -1;
+    return ch == '+' ? 1 : 0;
+  }
+};
+
+class QqInjector : public BounceInjector {
+ public:
+  reactor::Result<long> inject(const std::string& sender, const std::string& recipient,
+                               const std::string& head, const std::string& mess_path) override {
+    QueueClient qq;
+    auto st = qq.start();
+    if (!st) return st.error();
+    long qp = qq.pid();
+    qq.put(head);
+    reactor::UniqueFd fd(::open(mess_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return reactor::temp_error("unable to open " + mess_path);
+    qq.put_fd(fd.get());
+    qq.from(sender);
+    qq.to(recipient);
+    auto done = qq.finish();
+    if (!done) return done.error();
+    return qp;
+  }
+};
+
+class SendLoop {
+ public:
+  SendLoop(Controls controls, std::string control_dir, const unsigned cap[2], SpawnCodec codec)
+      : control_dir_(std::move(control_dir)),
+        log_([](std::string_view s) { reactor::write_all(kLogFd, s); }),
+        spawner_(loop_, codec),
+        sched_(SchedulerWorld{&clock_, &spawner_, &cleaner_, &injector_, &log_, "."},
+               std::move(controls), cap),
+        trigger_io_(loop_, [this](int) { on_trigger(); }),
+        timer_(loop_, [this] { pump(); }),
+        term_(loop_, SIGTERM, [this] { sched_.exit_asap(); pump(); }),
+        alrm_(loop_, SIGALRM, [this] { sched_.run_now(); pump(); }),
+        hup_(loop_, SIGHUP, [this] { reread(); pump(); }) {
+    spawner_.sched = &sched_;
+    spawner_.after = [this] { pump(); };
+  }
+
+  int run() {
+    open_trigger();
+    sched_.startup_scan();
+    sched_.log_status();
+    pump();
+    loop_.run();
+    return 0;
+  }
+
+ private:
+  void open_trigger() {
+    // Our own writer keeps the fifo from reporting EOF forever once a
+    // qmail-queue has closed its end.
+    trigger_r_.reset(::open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    trigger_w_.reset(::open("lock/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (trigger_r_.valid()) trigger_io_.start(trigger_r_.get(), EV_READ);
+  }
+  void on_trigger() {
+    char buf[256];
+    while (::read(trigger_r_.get(), buf, sizeof buf) > 0) {}
+    sched_.trigger();
+    pump();
+  }
+  void reread() {
+    auto c = load_controls(control_dir_);
+    if (!c) {
+      log_.line("alert: unable to reread controls: " + c.error().text);
+      return;
+    }
+    sched_.set_controls(std::move(*c));
+  }
+  void pump() {
+    if (done_) return;
+    int n = 0;
+    while (n < kMaxStepsPerTick && sched_.step()) ++n;
+    if (sched_.exiting()) {
+      trigger_io_.stop();
+      if (sched_.can_exit()) {
+        sched_.finish();
+        log_.line("status: exiting");
+        done_ = true;
+        timer_.stop();
+        loop_.break_loop();
+        return;
+      }
+    }
+    std::time_t w = sched_.next_wakeup();
+    double after = n >= kMaxStepsPerTick ? 0 : static_cast<double>(w) - ev_time() + 0.01;
+    if (after < 0) after = 0;
+    timer_.start(after);
+  }
+
+  std::string control_dir_;
+  reactor::Loop loop_;
+  SendLog log_;
+  SystemClock clock_;
+  PipeSpawner spawner_;
+  PipeCleaner cleaner_;
+  QqInjector injector_;
+  Scheduler sched_;
+  reactor::UniqueFd trigger_r_, trigger_w_;
+  reactor::Io trigger_io_;
+  reactor::Timer timer_;
+  reactor::Signal term_, alrm_, hup_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+int run_send_loop(Controls controls, const std::string& control_dir, const unsigned spawn_cap[2],
+                  SpawnCodec codec) {
+  SendLoop l(std::move(controls), control_dir, spawn_cap, codec);
+  return l.run();
+}
+
+}  // namespace queue

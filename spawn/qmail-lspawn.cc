@@ -1,0 +1,25 @@
+// qmail-lspawn defaultdelivery: the local delivery spawner. Runs as root
+// (or as the tree's single user), reads requests from qmail-send on fd 0,
+// reports on fd 1, and runs qmail-local as each recipient's user.
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+#include "queue/home.h"
+#include "reactor/loop.h"
+#include "spawn/lspawn.h"
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !argv[1]) return 100;  // the default delivery is mandatory
+  if (!queue::chdir_home() || ::chdir("queue/mess") != 0) return 111;
+  ::signal(SIGPIPE, SIG_IGN);
+  reactor::Loop loop;
+  spawn::Lspawn lspawn(loop, argv[1], 0, 1, queue::kConfSpawn);
+  lspawn.start();
+  while (!lspawn.finished()) loop.run();
+  if (lspawn.protocol_error()) {
+    std::fprintf(stderr, "qmail-lspawn: fatal: request too long\n");
+    return 111;
+  }
+  return 0;
+}

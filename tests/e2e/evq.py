@@ -17,14 +17,16 @@ FQDN = "test.example"
 
 
 def wait_for(pred, timeout=20.0, interval=0.02, what="condition"):
-    """Polls pred() until it returns a true value or the deadline passes."""
+    """Polls pred() until it returns a true value or the deadline passes.
+    `what` may be a callable, evaluated only on failure (e.g. to show the log)."""
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
         if v:
             return v
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            text = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout}s waiting for {text}")
         time.sleep(interval)
 
 
@@ -115,12 +117,15 @@ class Tree:
         if delivery is None:
             with open(self.path("control", "defaultdelivery")) as f:
                 delivery = f.read().strip()
+        before = len(re.findall(r"status: local 0/\d+ remote 0/\d+", self.log()))
         self.log_fh = open(self.logfile, "ab")
         self.send = subprocess.Popen([os.path.join(self.bin, "qmail-start"), delivery],
                                      cwd="/", env=self.env(**(extra_env or {})),
                                      stdout=self.log_fh, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        self.wait_log(r"status: local 0/\d+ remote 0/\d+", what="qmail-send start")
+        # Wait for a status line of *this* run, so a signal sent right after
+        # start reaches a qmail-send that has installed its handlers.
+        self.wait_log(r"status: local 0/\d+ remote 0/\d+", what="qmail-send start", count=before + 1)
         return self.send
 
     def signal(self, sig):
@@ -169,7 +174,7 @@ class Tree:
 
     def wait_maildir(self, path, count=1, timeout=20):
         wait_for(lambda: self.maildir_count(path) >= count, timeout,
-                 what=f"{count} message(s) in {path}\n--- log ---\n{self.log()[-3000:]}")
+                 what=lambda: f"{count} message(s) in {path}\n--- log ---\n{self.log()[-3000:]}")
         return list(self.maildir(path))
 
     def queue_empty(self):
@@ -184,7 +189,7 @@ class Tree:
         return True
 
     def wait_queue_empty(self, timeout=20):
-        wait_for(self.queue_empty, timeout, what="empty queue\n--- log ---\n" + self.log()[-3000:])
+        wait_for(self.queue_empty, timeout, what=lambda: "empty queue\n--- log ---\n" + self.log()[-3000:])
 
     def cleanup(self):
         self.stop()

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""`make bench`: local delivery throughput of evqmail.
+
+Builds a private tree (tests/e2e/evq.py), starts qmail-send, injects N
+one-recipient messages of about 2 KB with a few concurrent injectors — once
+through bin/qmail-queue directly and once through qmail-inject, each on a
+fresh tree — and measures messages per second from the first injection until
+all N are in the recipient's Maildir.  Prints the figures and the peak RSS of
+qmail-send (VmHWM).
+
+  python3 tests/bench/local_rate.py [--count N] [--injectors K] [--mode queue|inject|both]
+
+Run as root it re-executes itself as the unprivileged account `evqcheck`
+(private trees are single-user trees, queue/home.h)."""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+
+
+def reexec_unprivileged():
+    """As tests/run does: run as `evqcheck` in a private temporary folder."""
+    if subprocess.run(["id", "evqcheck"], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", "evqcheck"], check=True)
+    tmp = tempfile.mkdtemp(prefix="evq-bench-")
+    shutil.chown(tmp, "evqcheck", "evqcheck")
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    cmd = ["setpriv", "--reuid=evqcheck", "--regid=evqcheck", "--init-groups",
+           "env", f"HOME={tmp}", f"TMPDIR={tmp}", f"EVQ_BUILD={os.environ['EVQ_BUILD']}",
+           py, os.path.abspath(__file__), *sys.argv[1:]]
+    try:
+        return subprocess.run(cmd).returncode
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def body(i):
+    line = "The quick brown fox jumps over the lazy dog; evqmail bench line.\n"
+    text = f"Subject: bench {i}\nTo: bench\n\n" + line * 30
+    return text.encode()
+
+
+def qmail_send_pid(session):
+    """The qmail-send process in the session qmail-start was started in."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{d}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if comm == "qmail-send" and int(rest[3]) == session:
+            return int(d)
+    return session
+
+
+def vmhwm_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for l in f:
+                if l.startswith("VmHWM:"):
+                    return int(l.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def run_mode(evq, mode, count, injectors):
+    t = evq.Tree()
+    try:
+        home = t.add_user("bench")
+        maildir = os.path.join(home, "Maildir")
+        t.start()
+        env = t.env(USER="bench", LOGNAME="bench")
+        rcpt = f"bench@{evq.FQDN}"
+        envelope = f"Fbench@{evq.FQDN}\0T{rcpt}\0\0".encode()
+        errors = []
+
+        def one(i):
+            data = body(i)
+            if mode == "queue":
+                r, w = os.pipe()
+                os.write(w, envelope)
+                os.close(w)
+                p = subprocess.run([os.path.join(t.bin, "qmail-queue")], input=data, stdout=r,
+                                   env=env, capture_output=False, stderr=subprocess.PIPE)
+                os.close(r)
+            else:
+                p = subprocess.run([os.path.join(t.bin, "qmail-inject"), rcpt], input=data,
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if p.returncode != 0:
+                errors.append(f"{mode} #{i} exited {p.returncode}: {p.stderr[:200]!r}")
+
+        def worker(k):
+            for i in range(k, count, injectors):
+                if errors:
+                    return
+                one(i)
+
+        t0 = time.monotonic()
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(injectors)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        t_inj = time.monotonic() - t0
+        if errors:
+            raise SystemExit(f"injection failed: {errors[0]}")
+        deadline = time.monotonic() + max(120.0, count / 20.0)
+        new = os.path.join(maildir, "new")
+        while len(os.listdir(new)) < count:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{mode}: only {len(os.listdir(new))}/{count} delivered before the "
+                                 f"deadline\n{t.log()[-2000:]}")
+            time.sleep(0.05)
+        t_all = time.monotonic() - t0
+        hwm = vmhwm_kb(qmail_send_pid(t.send.pid))
+        return {"mode": mode, "count": count, "injectors": injectors, "inject_s": t_inj,
+                "total_s": t_all, "rate": count / t_all, "inject_rate": count / t_inj, "hwm_kb": hwm}
+    finally:
+        t.cleanup()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--count", type=int, default=5000, help="messages per mode (default 5000)")
+    ap.add_argument("--injectors", type=int, default=4, help="concurrent injectors (default 4)")
+    ap.add_argument("--mode", choices=("queue", "inject", "both"), default="both")
+    args = ap.parse_args()
+    build = os.environ.get("EVQ_BUILD") or os.environ.get("BUILD", "build")
+    if not os.path.isabs(build):
+        build = os.path.join(SRC, build)
+    os.environ["EVQ_BUILD"] = build
+    if os.getuid() == 0:
+        return reexec_unprivileged()
+    sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
+    import evq
+    modes = ["queue", "inject"] if args.mode == "both" else [args.mode]
+    print(f"evqmail local delivery benchmark: {args.count} messages of ~2 KB, one recipient each, "
+          f"{args.injectors} concurrent injectors, build {build}")
+    for m in modes:
+        r = run_mode(evq, m, args.count, args.injectors)
+        via = "bin/qmail-queue" if m == "queue" else "bin/qmail-inject"
+        hwm = f"{r['hwm_kb']} kB" if r["hwm_kb"] is not None else "n/a"
+        print(f"{via:17s} {r['count']} msgs: injected in {r['inject_s']:.2f}s "
+              f"({r['inject_rate']:.0f}/s), all in Maildir after {r['total_s']:.2f}s "
+              f"=> {r['rate']:.0f} msgs/s; qmail-send peak RSS {hwm}")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

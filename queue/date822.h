@@ -1,7 +1,7 @@
 #pragma once
 // Dates in the forms qmail writes: the UTC form of qmail-queue's Received
 // line, qmail-inject's Date: and bounces ("21 Nov 2020 10:56:00 -0000"), and
-// the ctime-like form of mbox `From ` lines ("Sat Nov 21 10:56:00 2020").
+// the ctime-like form of mbox `From ` lines ("Sun Nov 01 10:56:00 2020", day zero-padded as qmail's myctime).
 
 #include <ctime>
 #include <string>

@@ -29,7 +29,8 @@ CPPFLAGS  += -I. $(DEFS)
 CXXFLAGS  += $(CXXSTD) $(WARN) $(OPT) -MMD -MP
 LDLIBS    := -lcdb -lev -lcrypt
 ifneq ($(SANITIZE),)
-CXXFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# GCC's maybe-uninitialized analysis gives false positives under the sanitizers.
+CXXFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined -Wno-maybe-uninitialized
 LDFLAGS   += -fsanitize=$(SANITIZE)
 endif
 

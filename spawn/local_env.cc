@@ -3,41 +3,11 @@
 
 #include <cstdio>
 
+#include "queue/rfc822.h"
+
 namespace spawn {
 
 namespace {
-
-// Characters that may stand unquoted in an RFC 822 local part (qmail's quote.c
-// table): printable ASCII except specials, space and controls.
-bool atom_char(unsigned char c) {
-  if (c < 33 || c >= 127) return false;
-  switch (c) {
-    case '"': case '(': case ')': case ',': case ':': case ';':
-    case '<': case '>': case '@': case '[': case '\\': case ']':
-      return false;
-    default:
-      return true;
-  }
-}
-
-bool quote_needed(std::string_view box) {
-  if (box.empty()) return true;
-  for (unsigned char c : box)
-    if (!atom_char(c)) return true;
-  if (box.front() == '.' || box.back() == '.') return true;
-  return box.find("..") != std::string_view::npos;
-}
-
-std::string quote_box(std::string_view box) {
-  if (!quote_needed(box)) return std::string(box);
-  std::string out = "\"";
-  for (char c : box) {
-    if (c == '\r' || c == '\n' || c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
 
 void newlines_to_underscores(std::string& s) {
   for (char& c : s)
@@ -47,10 +17,8 @@ void newlines_to_underscores(std::string& s) {
 }  // namespace
 
 std::string quote_address(std::string_view addr) {
-  if (addr.empty()) return "";
-  size_t at = addr.rfind('@');
-  if (at == std::string_view::npos) return quote_box(addr);
-  return quote_box(addr.substr(0, at)) + std::string(addr.substr(at));
+  // qmail's quote2: the local part is quoted when RFC 822 requires it.
+  return queue::rfc822::quote2(addr);
 }
 
 std::string dt_line(std::string_view local, std::string_view host) {

@@ -27,7 +27,7 @@ OPT       ?= -O2 -g
 DEFS      := -DQMAILHOME_DEFAULT='"$(QMAILHOME)"' -D_GNU_SOURCE
 CPPFLAGS  += -I. $(DEFS)
 CXXFLAGS  += $(CXXSTD) $(WARN) $(OPT) -MMD -MP
-LDLIBS    := -lcdb -lev -lcrypt
+LDLIBS    := -lcdb -lev -lcares -lcrypt
 ifneq ($(SANITIZE),)
 # GCC's maybe-uninitialized analysis gives false positives under the sanitizers.
 CXXFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined -Wno-maybe-uninitialized

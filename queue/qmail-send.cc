@@ -11,7 +11,7 @@
 #include "queue/home.h"
 #include "queue/scheduler_loop.h"
 #include "reactor/fd.h"
-#include "spawn/spawn_proto.h"
+#include "queue/spawn_proto.h"
 
 namespace {
 [[noreturn]] void cannot_start(const std::string& why) {
@@ -41,6 +41,5 @@ int main() {
       cannot_start("hath the daemon spawn no fire?");
     cap[c] = ch;
   }
-  queue::SpawnCodec codec{&spawn::encode_request, &spawn::ReportDecoder::next};
-  return queue::run_send_loop(std::move(*controls), control_dir, cap, codec);
+  return queue::run_send_loop(std::move(*controls), control_dir, cap);
 }

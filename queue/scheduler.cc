@@ -210,7 +210,7 @@ void Scheduler::del_start(int j, off_t pos, const std::string& recip) {
   d.recip = recip;
   ++job.refs;
   ++used_[c];
-  spawn::Request r;
+  queue::proto::Request r;
   r.slot = static_cast<std::uint8_t>(slot);
   r.mess = split_name(job.id);
   r.sender = verp_sender(job.sender, recip);
@@ -228,7 +228,7 @@ void Scheduler::mark_done(int c, MsgId id, off_t pos) {
   warn("trouble marking " + rel(d, id) + "; message will be delivered twice!");
 }
 
-void Scheduler::on_report(int c, const spawn::Report& rep) {
+void Scheduler::on_report(int c, const queue::proto::Report& rep) {
   if (rep.slot >= dels_[c].size() || !dels_[c][rep.slot].used) {
     warn("internal error: delivery report out of range");
     return;

@@ -15,7 +15,7 @@
 #include "queue/layout.h"
 #include "queue/send_log.h"
 #include "reactor/result.h"
-#include "spawn/spawn_proto.h"
+#include "queue/spawn_proto.h"
 
 namespace queue {
 
@@ -35,7 +35,7 @@ class Spawner {
   /// True if another request may be written now (qmail keeps one in flight per pipe).
   virtual bool can_write(int channel) const = 0;
   /// Queues one request for the spawner.
-  virtual void send(int channel, const spawn::Request& r) = 0;
+  virtual void send(int channel, const queue::proto::Request& r) = 0;
 };
 
 /// qmail-clean on fd 5/6 (queue.md 4.9).
@@ -96,7 +96,7 @@ class Scheduler {
   std::time_t next_wakeup();
 
   /// One report from a spawner.
-  void on_report(int channel, const spawn::Report& r);
+  void on_report(int channel, const queue::proto::Report& r);
   /// A spawner's pipe closed.
   void spawn_lost(int channel);
 

@@ -33,7 +33,7 @@ class SystemClock : public Clock {
 // blocking; reports decoded incrementally.
 class PipeSpawner : public Spawner {
  public:
-  PipeSpawner(reactor::Loop& loop, SpawnCodec codec) : codec_(codec) {
+  explicit PipeSpawner(reactor::Loop& loop) {
     for (int c = 0; c < 2; ++c) {
       reactor::set_nonblock(kChanOut[c]);
       reactor::set_nonblock(kChanIn[c]);
@@ -46,8 +46,8 @@ class PipeSpawner : public Spawner {
   std::function<void()> after;  ///< runs after reports were handled
   bool alive(int c) const override { return alive_[c]; }
   bool can_write(int c) const override { return alive_[c] && wbuf_[c].empty(); }
-  void send(int c, const spawn::Request& r) override {
-    wbuf_[c] = codec_.encode(r);
+  void send(int c, const queue::proto::Request& r) override {
+    wbuf_[c] = proto::encode_request(r);
     flush(c);
   }
 
@@ -75,7 +75,7 @@ class PipeSpawner : public Spawner {
     if (r < 0 && (errno == EINTR || errno == EAGAIN)) return;
     if (r <= 0) return lost(c);
     dec_[c].feed(std::string_view(buf, static_cast<size_t>(r)));
-    while (auto rep = (dec_[c].*codec_.next)()) sched->on_report(c, *rep);
+    while (auto rep = dec_[c].next()) sched->on_report(c, *rep);
     after();
   }
   void lost(int c) {
@@ -86,10 +86,9 @@ class PipeSpawner : public Spawner {
     sched->spawn_lost(c);
     after();
   }
-  SpawnCodec codec_;
   bool alive_[2] = {true, true};
   std::string wbuf_[2];
-  spawn::ReportDecoder dec_[2];
+  queue::proto::ReportDecoder dec_[2];
   std::unique_ptr<reactor::Io> wio_[2], rio_[2];
 };
 
@@ -128,10 +127,10 @@ class QqInjector : public BounceInjector {
 
 class SendLoop {
  public:
-  SendLoop(Controls controls, std::string control_dir, const unsigned cap[2], SpawnCodec codec)
+  SendLoop(Controls controls, std::string control_dir, const unsigned cap[2])
       : control_dir_(std::move(control_dir)),
         log_([](std::string_view s) { reactor::write_all(kLogFd, s); }),
-        spawner_(loop_, codec),
+        spawner_(loop_),
         sched_(SchedulerWorld{&clock_, &spawner_, &cleaner_, &injector_, &log_, "."},
                std::move(controls), cap),
         trigger_io_(loop_, [this](int) { on_trigger(); }),
@@ -212,9 +211,8 @@ class SendLoop {
 
 }  // namespace
 
-int run_send_loop(Controls controls, const std::string& control_dir, const unsigned spawn_cap[2],
-                  SpawnCodec codec) {
-  SendLoop l(std::move(controls), control_dir, spawn_cap, codec);
+int run_send_loop(Controls controls, const std::string& control_dir, const unsigned spawn_cap[2]) {
+  SendLoop l(std::move(controls), control_dir, spawn_cap);
   return l.run();
 }
 

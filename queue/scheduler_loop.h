@@ -7,21 +7,13 @@
 #include <string>
 
 #include "queue/controls.h"
-#include "spawn/spawn_proto.h"
+#include "queue/spawn_proto.h"
 
 namespace queue {
-
-/// The spawn codec's two entry points, passed in by the main: libspawn links
-/// before libqueue, so queue/ code must not name spawn/ symbols itself.
-struct SpawnCodec {
-  std::string (*encode)(const spawn::Request&);
-  std::optional<spawn::Report> (spawn::ReportDecoder::*next)();
-};
 
 /// Runs qmail-send inside QMAILHOME/queue with the descriptors of 4.10 open.
 /// `spawn_cap` are the hello bytes already read from fds 2 and 4.
 /// Returns the exit code (0 after TERM).
-int run_send_loop(Controls controls, const std::string& control_dir, const unsigned spawn_cap[2],
-                  SpawnCodec codec);
+int run_send_loop(Controls controls, const std::string& control_dir, const unsigned spawn_cap[2]);
 
 }  // namespace queue

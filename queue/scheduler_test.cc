@@ -25,11 +25,11 @@ struct FakeClock : queue::Clock {
 };
 
 struct FakeSpawner : queue::Spawner {
-  std::vector<std::pair<int, spawn::Request>> sent;
+  std::vector<std::pair<int, queue::proto::Request>> sent;
   bool dead[2] = {false, false};
   bool alive(int c) const override { return !dead[c]; }
   bool can_write(int) const override { return true; }
-  void send(int c, const spawn::Request& r) override { sent.emplace_back(c, r); }
+  void send(int c, const queue::proto::Request& r) override { sent.emplace_back(c, r); }
 };
 
 struct FakeCleaner : queue::Cleaner {
@@ -102,7 +102,7 @@ struct Fixture {
     for (int i = 0; i < 1000 && s->step(); ++i) {}
   }
   void report(int c, size_t which, char st, const std::string& text) {
-    s->on_report(c, spawn::Report{spawner.sent.at(which).second.slot, st, text});
+    s->on_report(c, queue::proto::Report{spawner.sent.at(which).second.slot, st, text});
     run();
   }
 };

@@ -13,10 +13,14 @@
 
 #include "reactor/fd.h"
 #include "reactor/loop.h"
-#include "spawn/spawn_proto.h"
+#include "queue/spawn_proto.h"
 #include "spawn/users.h"
 
 namespace spawn {
+
+using queue::proto::Report;
+using queue::proto::Request;
+using queue::proto::RequestDecoder;
 
 constexpr size_t kTruncReport = 3000;  ///< qmail's truncreport: cap on one delivery's output
 

@@ -6,21 +6,21 @@
 
 #include "queue/home.h"
 #include "reactor/fd.h"
-#include "spawn/spawn_proto.h"
+#include "queue/spawn_proto.h"
 
 int main() {
   ::signal(SIGPIPE, SIG_IGN);
   char hello = static_cast<char>(queue::kConfSpawn);
   if (!reactor::write_all(1, std::string_view(&hello, 1))) return 111;
-  spawn::RequestDecoder decoder;
+  queue::proto::RequestDecoder decoder;
   char buf[4096];
   for (;;) {
     ssize_t n = reactor::read_some(0, buf, sizeof buf);
     if (n <= 0) return 0;
     decoder.feed(std::string_view(buf, static_cast<size_t>(n)));
     while (auto r = decoder.next()) {
-      spawn::Report rep{r->slot, 'Z', "Remote delivery is not available in this build yet. (#4.3.0)\n"};
-      if (!reactor::write_all(1, spawn::encode_report(rep))) return 111;
+      queue::proto::Report rep{r->slot, 'Z', "Remote delivery is not available in this build yet. (#4.3.0)\n"};
+      if (!reactor::write_all(1, queue::proto::encode_report(rep))) return 111;
     }
     if (decoder.error()) return 111;
   }

@@ -1,7 +1,7 @@
 // Spawn pipe protocol codec (see spawn_proto.h).
-#include "spawn/spawn_proto.h"
+#include "queue/spawn_proto.h"
 
-namespace spawn {
+namespace queue::proto {
 
 std::string encode_request(const Request& r) {
   std::string out;
@@ -86,4 +86,4 @@ std::optional<Report> ReportDecoder::next() {
   }
 }
 
-}  // namespace spawn
+}  // namespace queue::proto

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace spawn {
+namespace queue::proto {
 
 /// One delivery request.
 struct Request {
@@ -63,4 +63,4 @@ class ReportDecoder {
   Report pending_;
 };
 
-}  // namespace spawn
+}  // namespace queue::proto

@@ -1,9 +1,9 @@
 // Unit tests of the spawn pipe codec.
-#include "spawn/spawn_proto.h"
+#include "queue/spawn_proto.h"
 
 #include <doctest/doctest.h>
 
-using namespace spawn;
+using namespace queue::proto;
 
 TEST_CASE("spawn request round trip, byte by byte") {
   Request r{3, "7/30", "joe@example.com", "bob@example.org"};

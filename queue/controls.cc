@@ -1,6 +1,8 @@
 // qmail-send's control files (see controls.h).
 #include "queue/controls.h"
 
+#include "queue/spawn_proto.h"
+
 #include <optional>
 
 #include "reactor/control.h"
@@ -92,8 +94,8 @@ reactor::Result<Controls> load_controls(const std::string& dir) {
   if (!(s = number(p("concurrencyremote"), cr))) return s.error();
   if (!(s = number(p("queuelifetime"), c.queuelifetime))) return s.error();
   // The spawn protocol carries slot numbers in one byte.
-  c.concurrency[0] = static_cast<unsigned>(cl > 255 ? 255 : cl);
-  c.concurrency[1] = static_cast<unsigned>(cr > 255 ? 255 : cr);
+  c.concurrency[0] = static_cast<unsigned>(std::min<unsigned long>(cl, proto::kMaxWideSlots));
+  c.concurrency[1] = static_cast<unsigned>(std::min<unsigned long>(cr, proto::kMaxWideSlots));
   return c;
 }
 

@@ -35,11 +35,19 @@ int main() {
   // Each spawner first announces how many deliveries it can run at once.
   unsigned cap[2];
   const int hello_fd[2] = {2, 4};
-  for (int c = 0; c < 2; ++c) {
+  // A 0 byte starts the wide form: the count follows in two bytes (spawn_proto.h).
+  auto byte = [&](int fd) {
     unsigned char ch;
-    if (reactor::read_some(hello_fd[c], reinterpret_cast<char*>(&ch), 1) != 1)
+    if (reactor::read_some(fd, reinterpret_cast<char*>(&ch), 1) != 1)
       cannot_start("hath the daemon spawn no fire?");
-    cap[c] = ch;
+    return static_cast<unsigned>(ch);
+  };
+  for (int c = 0; c < 2; ++c) {
+    cap[c] = byte(hello_fd[c]);
+    if (cap[c] == 0) {
+      cap[c] = byte(hello_fd[c]) << 8;
+      cap[c] |= byte(hello_fd[c]);
+    }
   }
   return queue::run_send_loop(std::move(*controls), control_dir, cap);
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "queue/home.h"
+#include "queue/spawn_proto.h"
 
 namespace {
 
@@ -65,11 +66,15 @@ int main(int argc, char** argv) {
   int lf[3] = {l_req[0], l_rep[1], logfd};
   int rf[3] = {r_req[0], r_rep[1], logfd};
   int cf[3] = {c_req[0], c_rep[1], logfd};
+  // Our qmail-send understands the wide spawn hello (spawn_proto.h); a
+  // third-party spawner ignores the variable and speaks the classic form.
+  ::setenv(queue::proto::kWideEnv, "1", 1);
   // qmail-lspawn stays root: it must switch to each recipient's uid.
   if (spawn(lf, 3, lspawn, false, false, queue::Account::qmails, queue::Group::qmail) < 0) return 111;
   if (spawn(rf, 3, rspawn, false, true, queue::Account::qmailr, queue::Group::qmail) < 0) return 111;
   if (spawn(cf, 3, clean, false, true, queue::Account::qmailq, queue::Group::qmail) < 0) return 111;
 
+  ::unsetenv(queue::proto::kWideEnv);
   // This process becomes qmail-send, so its pid is qmail-send's pid.
   int sf[7] = {logfd, l_req[1], l_rep[0], r_req[1], r_rep[0], c_req[1], c_rep[0]};
   const char* send[] = {"bin/qmail-send", nullptr};

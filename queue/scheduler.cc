@@ -19,7 +19,7 @@ namespace queue {
 Scheduler::Scheduler(SchedulerWorld world, Controls controls, const unsigned spawn_cap[2])
     : world_(std::move(world)), controls_(std::move(controls)) {
   for (int c = 0; c < 2; ++c) {
-    cap_[c] = spawn_cap[c] > 255 ? 255 : spawn_cap[c];
+    cap_[c] = std::min(spawn_cap[c], proto::kMaxWideSlots);
     dels_[c].resize(cap_[c]);
   }
   apply_concurrency();
@@ -34,8 +34,15 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::apply_concurrency() {
-  // The spawner's hello byte caps the configured value (conf-spawn).
-  for (int c = 0; c < 2; ++c) conc_[c] = std::min(controls_.concurrency[c], cap_[c]);
+  // The spawner's hello caps the configured value (conf-spawn); say so once
+  // per reading of the control files, so an administrator sees why.
+  static const char* const kName[2] = {"concurrencylocal", "concurrencyremote"};
+  for (int c = 0; c < 2; ++c) {
+    conc_[c] = std::min(controls_.concurrency[c], cap_[c]);
+    if (controls_.concurrency[c] > cap_[c])
+      warn(std::string(kName[c]) + " " + std::to_string(controls_.concurrency[c]) +
+           " is above what the spawner offers; using " + std::to_string(cap_[c]));
+  }
   numjobs_ = conc_[0] + conc_[1];
   if (jobs_.size() < numjobs_) jobs_.resize(numjobs_);
 }
@@ -211,7 +218,7 @@ void Scheduler::del_start(int j, off_t pos, const std::string& recip) {
   ++job.refs;
   ++used_[c];
   queue::proto::Request r;
-  r.slot = static_cast<std::uint8_t>(slot);
+  r.slot = static_cast<std::uint16_t>(slot);
   r.mess = split_name(job.id);
   r.sender = verp_sender(job.sender, recip);
   r.recipient = recip;

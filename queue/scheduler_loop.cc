@@ -33,7 +33,9 @@ class SystemClock : public Clock {
 // blocking; reports decoded incrementally.
 class PipeSpawner : public Spawner {
  public:
-  explicit PipeSpawner(reactor::Loop& loop) {
+  // A spawner that offered more than 255 slots speaks the wide form.
+  PipeSpawner(reactor::Loop& loop, const unsigned cap[2])
+      : wide_{cap[0] > 255, cap[1] > 255}, dec_{proto::ReportDecoder(wide_[0]), proto::ReportDecoder(wide_[1])} {
     for (int c = 0; c < 2; ++c) {
       reactor::set_nonblock(kChanOut[c]);
       reactor::set_nonblock(kChanIn[c]);
@@ -47,7 +49,7 @@ class PipeSpawner : public Spawner {
   bool alive(int c) const override { return alive_[c]; }
   bool can_write(int c) const override { return alive_[c] && wbuf_[c].empty(); }
   void send(int c, const queue::proto::Request& r) override {
-    wbuf_[c] = proto::encode_request(r);
+    wbuf_[c] = proto::encode_request(r, wide_[c]);
     flush(c);
   }
 
@@ -86,6 +88,7 @@ class PipeSpawner : public Spawner {
     sched->spawn_lost(c);
     after();
   }
+  bool wide_[2];
   bool alive_[2] = {true, true};
   std::string wbuf_[2];
   queue::proto::ReportDecoder dec_[2];
@@ -130,7 +133,7 @@ class SendLoop {
   SendLoop(Controls controls, std::string control_dir, const unsigned cap[2])
       : control_dir_(std::move(control_dir)),
         log_([](std::string_view s) { reactor::write_all(kLogFd, s); }),
-        spawner_(loop_),
+        spawner_(loop_, cap),
         sched_(SchedulerWorld{&clock_, &spawner_, &cleaner_, &injector_, &log_, "."},
                std::move(controls), cap),
         trigger_io_(loop_, [this](int) { on_trigger(); }),

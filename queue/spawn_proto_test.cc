@@ -64,3 +64,28 @@ TEST_CASE("spawn report codec and over-long texts") {
   CHECK(b->status == 'D');
   CHECK(b->text == "no");
 }
+
+TEST_CASE("spawn codec: wide slots above 255") {
+  CHECK(encode_hello(120, true) == std::string(1, '\x78'));
+  CHECK(encode_hello(300, false) == std::string(1, '\xff'));
+  CHECK(encode_hello(1000, true) == std::string("\0\x03\xe8", 3));
+  Request rq{999, "12/345", "a@b", "c@d"};
+  std::string w = encode_request(rq, true);
+  CHECK(w.substr(0, 2) == std::string("\x03\xe7", 2));
+  RequestDecoder rd(true);
+  rd.feed(w.substr(0, 1));
+  CHECK_FALSE(rd.next());
+  rd.feed(w.substr(1));
+  auto got = rd.next();
+  REQUIRE(got);
+  CHECK(got->slot == 999);
+  CHECK(got->mess == "12/345");
+  CHECK(got->recipient == "c@d");
+  ReportDecoder pd(true);
+  pd.feed(encode_report(Report{513, 'K', "ok"}, true));
+  auto rep = pd.next();
+  REQUIRE(rep);
+  CHECK(rep->slot == 513);
+  CHECK(rep->status == 'K');
+  CHECK(rep->text == "ok");
+}

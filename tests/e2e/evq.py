@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +31,69 @@ def wait_for(pred, timeout=20.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def free_port(host="127.0.0.1"):
+    """A TCP port on `host` that nothing listens on right now."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def listening(port):
+    """True if some socket listens on TCP `port` (read from /proc/net/tcp{,6})."""
+    want = ":%04X" % port
+    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(f) as fh:
+                next(fh)
+                for line in fh:
+                    parts = line.split()
+                    if parts[1].endswith(want) and parts[3] == "0A":
+                        return True
+        except FileNotFoundError:
+            pass
+    return False
+
+
+def wait_listening(port, timeout=20.0):
+    wait_for(lambda: listening(port), timeout, what=f"a listener on port {port}")
+
+
+class Service:
+    """A long-running program (tcpserver and the like) with its output in a file."""
+
+    def __init__(self, argv, env, logfile, cwd="/"):
+        self.argv = argv
+        self.logfile = logfile
+        self.fh = open(logfile, "ab")
+        self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                     stdout=self.fh, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def log(self):
+        with open(self.logfile, "rb") as f:
+            return f.read().decode("latin-1")
+
+    def wait_log(self, pattern, timeout=20, count=1):
+        rx = re.compile(pattern)
+        return wait_for(lambda: len(rx.findall(self.log())) >= count, timeout,
+                        what=lambda: f"/{pattern}/ x{count} in {self.argv[0]} output:\n{self.log()[-2000:]}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        self.fh.close()
+
+
 class Tree:
     """One private qmail home: $dir/qmail, user homes under $dir/home."""
 
@@ -44,6 +108,7 @@ class Tree:
         self.send = None
         self.logfile = os.path.join(self.base, "send.log")
         self.assign = []
+        self.services = []
         self.uid, self.gid = os.getuid(), os.getgid()
 
     # -- environment -----------------------------------------------------
@@ -191,7 +256,28 @@ class Tree:
     def wait_queue_empty(self, timeout=20):
         wait_for(self.queue_empty, timeout, what=lambda: "empty queue\n--- log ---\n" + self.log()[-3000:])
 
+    # -- network services ----------------------------------------------------
+    def serve(self, program, *args, host="127.0.0.1", port=None, opts=(), env=None,
+              tcpserver=None, name=None):
+        """Starts `tcpserver [opts] host port program args...` from this tree's
+        bin/ (or the `tcpserver` given, e.g. Debian's /usr/bin/tcpserver),
+        waits until it listens and returns (Service, port). Stopped at cleanup."""
+        port = port or free_port(host)
+        ts = tcpserver or os.path.join(self.bin, "tcpserver")
+        prog = program if os.path.isabs(program) or program in ("sh", "env") else os.path.join(self.bin, program)
+        argv = [ts, *opts, host, str(port), prog, *args]
+        log = os.path.join(self.base, f"{name or program.split('/')[-1]}-{port}.log")
+        svc = Service(argv, self.env(**(env or {})), log)
+        self.services.append(svc)
+        wait_for(lambda: listening(port) or svc.proc.poll() is not None, 20,
+                 what=f"tcpserver listening on {port}")
+        if svc.proc.poll() is not None:
+            raise AssertionError(f"tcpserver exited: {svc.log()[-2000:]}")
+        return svc, port
+
     def cleanup(self):
+        for svc in self.services:
+            svc.stop()
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
 

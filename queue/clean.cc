@@ -36,9 +36,13 @@ char Cleaner::handle(std::string_view request) {
     return '+';
   }
   if (kind == "todo/") {
-    // qmail-send has copied the envelope into info/local/remote.
-    if (!remove_file(q_, msg_path(Dir::intd, id, split_))) return '!';
-    if (!remove_file(q_, msg_path(Dir::todo, id, split_))) return '!';
+    // qmail-send has copied the envelope into info/local/remote. A queue
+    // adopted from a big-todo qmail keeps intd/ and todo/ split: remove there too.
+    std::string sub = "/" + std::to_string(id % split_) + "/" + std::to_string(id);
+    for (Dir d : {Dir::intd, Dir::todo}) {
+      if (!remove_file(q_, msg_path(d, id, split_))) return '!';
+      if (!remove_file(q_, std::string(dir_name(d)) + sub)) return '!';
+    }
     return '+';
   }
   return 'x';

@@ -48,6 +48,17 @@ TEST_CASE("qmail-clean: todo/N removes intd/N and todo/N") {
   CHECK(c.handle("todo/30") == '+');  // already gone is fine
 }
 
+TEST_CASE("qmail-clean: todo/N also removes a big-todo queue's intd/S/N and todo/S/N") {
+  CleanDir d;
+  for (const char* sub : {"intd/7", "todo/7"}) REQUIRE(::mkdir((d.path + "/" + sub).c_str(), 0700) == 0);
+  d.touch("intd/7/30");
+  d.touch("todo/7/30");
+  Cleaner c(d.fd);
+  CHECK(c.handle("todo/30") == '+');
+  CHECK_FALSE(d.has("intd/7/30"));
+  CHECK_FALSE(d.has("todo/7/30"));
+}
+
 TEST_CASE("qmail-clean: foop/N removes intd/N and mess/S/N") {
   CleanDir d;
   d.touch("intd/30");

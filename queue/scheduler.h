@@ -184,6 +184,8 @@ class Scheduler {
   // todo run
   bool todo_wanted_ = true;
   DIR* tododir_ = nullptr;
+  std::string todo_cur_ = "todo";           ///< directory being read: todo or todo/S
+  std::vector<std::string> todo_subdirs_;   ///< split (big-todo) subdirectories still to read
   std::time_t next_todo_run_ = 0;
 
   // periodic cleanup of mess/

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include "reactor/fd.h"
@@ -139,6 +140,22 @@ TEST_CASE("scheduler: todo run, local delivery and completion") {
   CHECK(f.logtext.find("end msg 46\n") != std::string::npos);
   CHECK(f.cleaner.reqs == std::vector<std::string>{"todo/46", "foop/46"});
   CHECK(f.injector.got.empty());
+}
+
+TEST_CASE("scheduler: a queue split by big-todo (todo/S/N) is read too") {
+  Fixture f;
+  f.put(queue::msg_path(queue::Dir::mess, 53), "Received: x\n\nbody\n");
+  fs::create_directories(f.dir + "/todo/7");
+  fs::create_directories(f.dir + "/intd/7");
+  f.put("intd/7/53", "u1000\0p77\0Fa@b.example\0Tjoe@me.example\0"s);
+  f.put("todo/7/53", "u1000\0p77\0Fa@b.example\0Tjoe@me.example\0"s);
+  f.queue_msg(46, "Fann@b.example\0Tjoe@me.example\0"s);
+  f.s->trigger();
+  f.run();
+  CHECK(f.read("local/7/53") == "Tjoe@me.example\0"s);
+  CHECK(f.read("local/0/46") == "Tjoe@me.example\0"s);
+  CHECK(f.logtext.find("new msg 53\n") != std::string::npos);
+  CHECK(std::count(f.cleaner.reqs.begin(), f.cleaner.reqs.end(), "todo/53") == 1);
 }
 
 TEST_CASE("scheduler: failure bounces to the sender with the vdom prefix stripped") {

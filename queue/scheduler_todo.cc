@@ -2,6 +2,7 @@
 // into info/, local/ and remote/ files that are fsynced before qmail-clean is
 // asked to remove todo/N and intd/N. Any failure leaves todo/N for next time.
 #include <cerrno>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,25 +17,43 @@ namespace queue {
 bool Scheduler::todo_step() {
   std::time_t now = world_.clock->now();
   if (!tododir_) {
-    if (!todo_wanted_ && now < next_todo_run_) return false;
-    todo_wanted_ = false;
-    std::string d = world_.queue_dir + "/todo";
+    if (todo_subdirs_.empty()) {
+      if (!todo_wanted_ && now < next_todo_run_) return false;
+      todo_wanted_ = false;
+      todo_cur_ = "todo";
+      next_todo_run_ = now + kSleepTodo;
+    } else {
+      todo_cur_ = todo_subdirs_.back();
+      todo_subdirs_.pop_back();
+    }
+    std::string d = world_.queue_dir + "/" + todo_cur_;
     tododir_ = ::opendir(d.c_str());
     if (!tododir_) {
-      world_.log->line("alert: unable to opendir todo, sleeping...");
+      world_.log->line("alert: unable to opendir " + todo_cur_ + ", sleeping...");
+      todo_subdirs_.clear();
       next_todo_run_ = now + 10;
       return false;
     }
-    next_todo_run_ = now + kSleepTodo;
   }
   struct dirent* de = ::readdir(tododir_);
   if (!de) {
     ::closedir(tododir_);
     tododir_ = nullptr;
-    return false;
+    return !todo_subdirs_.empty();
   }
   MsgId id;
   if (!parse_msgid(de->d_name, id)) return true;
+  // A big-todo qmail splits todo/ like mess/: read todo/S/N as well as todo/N.
+  bool is_dir = de->d_type == DT_DIR;
+  if (de->d_type == DT_UNKNOWN) {
+    struct stat st;
+    std::string p = world_.queue_dir + "/" + todo_cur_ + "/" + de->d_name;
+    is_dir = ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  }
+  if (is_dir) {
+    if (todo_cur_ == "todo") todo_subdirs_.push_back("todo/" + std::string(de->d_name));
+    return true;
+  }
   todo_one(id);
   return true;
 }
@@ -47,9 +66,10 @@ int create_excl(const std::string& p) {
 }  // namespace
 
 void Scheduler::todo_one(MsgId id) {
-  auto data = reactor::read_file(path(Dir::todo, id), 64u << 20);
+  std::string todo_rel = todo_cur_ + "/" + std::to_string(id);
+  auto data = reactor::read_file(world_.queue_dir + "/" + todo_rel, 64u << 20);
   if (!data) {
-    warn("unable to open " + rel(Dir::todo, id));
+    warn("unable to open " + todo_rel);
     return;
   }
   struct stat st;
@@ -91,7 +111,7 @@ void Scheduler::todo_one(MsgId id) {
         break;
       }
       default:
-        warn("unknown record type in " + rel(Dir::todo, id));
+        warn("unknown record type in " + todo_rel);
         return;
     }
   }

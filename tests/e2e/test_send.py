@@ -121,6 +121,31 @@ class SendTest(evq.TreeTest):
         t.wait_maildir(self.md, 2)
         self.assertRegex(t.log(), r"to local joe-info@virt.example\n")
 
+    def test_malformed_control_files(self):
+        """A malformed control file stops qmail-send from starting with a clear
+        alert (the queue is untouched); on HUP it keeps the controls it has."""
+        t = self.t
+        qq(t, "Subject: waits\n\nx\n", "joe@test.example", ["joe@test.example"])
+        t.control("concurrencylocal", "ten\n")
+        p = subprocess.run([t.path("bin", "qmail-start"), "./Maildir/"], cwd="/", env=t.env(),
+                           capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 111)
+        self.assertIn(b"alert: cannot start: unable to read controls", p.stdout + p.stderr)
+        self.assertFalse(t.queue_empty())
+        self.assertEqual(t.maildir_count(self.md), 0)
+        t.control("concurrencylocal", "10\n")
+        t.start()
+        t.wait_maildir(self.md, 1)
+        t.control("queuelifetime", "forever\n")
+        t.control("virtualdomains", "virt.example:joe\n")
+        t.signal(signal.SIGHUP)
+        t.wait_log(r"alert: unable to reread controls")
+        # The old controls stay in force: virt.example is still not ours.
+        qq(t, "Subject: after\n\nx\n", "joe@test.example", ["joe@test.example", "x@virt.example"])
+        t.wait_maildir(self.md, 2)
+        t.wait_log(r"to remote x@virt.example")
+        self.assertNotIn("joe-x@virt.example", t.log())
+
     def test_term_waits_for_running_deliveries(self):
         t = self.t
         t.dot_qmail(self.joe, "-slow", "|sleep 1\n./Maildir/\n")

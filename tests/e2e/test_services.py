@@ -1,0 +1,146 @@
+"""The service recipe under Debian's daemontools (spec/tools.md 9-10): the
+service directories made by qmail-smtpd-conf, qmail-pop3d-conf and
+qmail-send-conf, run by svscan, logged by multilog, managed by qmailctl."""
+import os
+import re
+import shutil
+import signal
+import smtplib
+import subprocess
+import unittest
+
+import evq
+
+SCRIPTS = os.path.join(evq.SRC, "scripts")
+CONF = ("qmail-smtpd-conf", "qmail-pop3d-conf", "qmail-send-conf")
+
+
+def have_daemontools():
+    return all(shutil.which(p) for p in ("svscan", "supervise", "svstat", "svc", "multilog"))
+
+
+class ServiceTest(evq.TreeTest):
+    def setUp(self):
+        super().setUp()
+        # scripts/setup installs only qmailctl; the generators go to bin/ too.
+        for s in CONF:
+            shutil.copy(os.path.join(SCRIPTS, s), os.path.join(self.t.bin, s))
+            os.chmod(os.path.join(self.t.bin, s), 0o755)
+        self.sv = os.path.join(self.t.base, "service")
+        os.makedirs(self.sv)
+        self.svscan = None
+
+    def conf(self, prog, *args, check=True):
+        return self.t.run(prog, *args, check=check)
+
+    def start_svscan(self):
+        self.svscan = evq.Service(["svscan", self.sv], self.t.env(), os.path.join(self.t.base, "svscan.log"))
+        self.addCleanup(self.stop_svscan)
+
+    def stop_svscan(self):
+        for n in os.listdir(self.sv):
+            d = os.path.join(self.sv, n)
+            subprocess.run(["svc", "-dx", d, d + "/log"], capture_output=True)
+        self.svscan.proc.send_signal(signal.SIGTERM)
+        self.svscan.stop()
+
+    def svstat(self, d):
+        return subprocess.run(["svstat", d], capture_output=True, text=True).stdout
+
+    def wait_up(self, d, seconds=1):
+        rx = re.compile(r": up \(pid (\d+)\) (\d+) seconds")
+
+        def up():
+            m = rx.search(self.svstat(d))
+            return m and int(m.group(2)) >= seconds and m
+        m = evq.wait_for(up, 30, what=lambda: f"{d} up:\n{self.svstat(d)}\n{self.svscan.log()}")
+        return int(m.group(1))
+
+    def test_smtpd_conf_makes_the_recipe_layout(self):
+        d = os.path.join(self.t.base, "smtpd")
+        self.conf("qmail-smtpd-conf", "qmaild", "qmaill", d)
+        for f in ("run", "log/run", "tcp", "Makefile", "add-relayclient", "tcp.cdb"):
+            self.assertTrue(os.path.exists(os.path.join(d, f)), f)
+        self.assertTrue(os.path.isdir(os.path.join(d, "log/main")))
+        run = open(os.path.join(d, "run")).read()
+        self.assertIn(f"{self.t.bin}/tcpserver -vDHR -l", run)  # single-user: no -U, no envuidgid
+        self.assertIn(f"-x tcp.cdb -c", run)
+        self.assertIn(f"-- 0 25 {self.t.bin}/qmail-smtpd", run)
+        self.assertIn("exec 2>&1", run)
+        self.assertIn("multilog t ./main", open(os.path.join(d, "log/run")).read())
+        # The recipe's relay step, then make.
+        subprocess.run(["./add-relayclient", "127.0.0.1", "192.168.1."], cwd=d, check=True)
+        self.assertEqual(open(os.path.join(d, "tcp")).read(),
+                         '127.0.0.1:allow,RELAYCLIENT=""\n192.168.1.:allow,RELAYCLIENT=""\n')
+        before = os.path.getsize(os.path.join(d, "tcp.cdb"))
+        subprocess.run(["make", "-s"], cwd=d, check=True, env=self.t.env())
+        self.assertGreater(os.path.getsize(os.path.join(d, "tcp.cdb")), before)
+        # An existing directory is never overwritten; bad usage exits 100.
+        self.assertEqual(self.conf("qmail-smtpd-conf", "qmaild", "qmaill", d, check=False).returncode, 111)
+        self.assertEqual(self.conf("qmail-smtpd-conf", "qmaild", check=False).returncode, 100)
+        self.assertEqual(self.conf("qmail-smtpd-conf", "qmaild", "qmaill", "rel", check=False).returncode, 111)
+
+    def test_pop3d_and_send_conf_layout(self):
+        p = os.path.join(self.t.base, "pop3d")
+        self.conf("qmail-pop3d-conf", "/bin/checkpassword", "qmaild", "qmaill", p)
+        run = open(os.path.join(p, "run")).read()
+        self.assertIn(f"-- 0 110 {self.t.bin}/qmail-popup \"$host\" /bin/checkpassword {self.t.bin}/qmail-pop3d Maildir", run)
+        self.assertTrue(os.path.exists(os.path.join(p, "tcp.cdb")))
+        s = os.path.join(self.t.base, "send")
+        self.conf("qmail-send-conf", "qmaill", s)
+        run = open(os.path.join(s, "run")).read()
+        self.assertIn("qmail-start", run)
+        self.assertIn("control/defaultdelivery", run)
+        self.assertIn("multilog t ./main", open(os.path.join(s, "log/run")).read())
+
+    @unittest.skipUnless(have_daemontools(), "Debian's daemontools is needed")
+    def test_svscan_runs_smtpd_and_send_services(self):
+        t = self.t
+        home = t.add_user("joe")
+        port = evq.free_port()
+        smtpd = os.path.join(t.base, "qmail-service", "smtpd")
+        send = os.path.join(t.base, "qmail-service", "send")
+        os.makedirs(os.path.dirname(smtpd))
+        self.conf("qmail-smtpd-conf", "qmaild", "qmaill", smtpd, "127.0.0.1", str(port))
+        self.conf("qmail-send-conf", "qmaill", send)
+        subprocess.run(["./add-relayclient", "127.0.0.1"], cwd=smtpd, check=True)
+        subprocess.run(["make", "-s"], cwd=smtpd, check=True, env=t.env())
+        # "ln -s /var/qmail/service/smtpd /service"
+        os.symlink(smtpd, os.path.join(self.sv, "smtpd"))
+        os.symlink(send, os.path.join(self.sv, "qmail-send"))
+        self.start_svscan()
+        sdir = os.path.join(self.sv, "smtpd")
+        pid = self.wait_up(sdir, 1)
+        self.wait_up(sdir + "/log", 1)
+        self.wait_up(os.path.join(self.sv, "qmail-send"), 1)
+        evq.wait_listening(port)
+        # "Run svstat several times and make sure that the process IDs do not change."
+        self.assertEqual(self.wait_up(sdir, 2), pid)
+        current = os.path.join(smtpd, "log", "main", "current")
+        evq.wait_for(lambda: os.path.exists(current) and "tcpserver: status: 0/40" in open(current).read(),
+                     20, what=lambda: f"status line in {current}")
+        self.assertRegex(open(current).read(), r"(?m)^@[0-9a-f]{24} tcpserver: status: 0/40$")
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+            s.sendmail("bob@a.example", ["joe@" + t.fqdn], b"Subject: via service\r\n\r\nhello\r\n")
+        t.wait_maildir(os.path.join(home, "Maildir"), 1, timeout=30)
+        evq.wait_for(lambda: "tcpserver: end" in open(current).read(), 20, what="tcpserver end line")
+        send_log = os.path.join(send, "log", "main", "current")
+        evq.wait_for(lambda: os.path.exists(send_log) and "delivery" in open(send_log).read(), 20,
+                     what="qmail-send's log in multilog")
+        # qmailctl manages the services.
+        env = {"QMAILCTL_SVDIR": self.sv}
+        st = t.run("qmailctl", "stat", env=env)
+        self.assertRegex(st.stdout.decode(), r"smtpd: up \(pid %d\)" % pid)
+        self.assertIn("qmail-send: up", st.stdout.decode())
+        self.assertIn("messages in queue: 0", st.stdout.decode())
+        cdb = t.run("qmailctl", "cdb", env=env)
+        self.assertIn(b"rebuilt", cdb.stdout)
+        t.run("qmailctl", "stop", env=env)
+        evq.wait_for(lambda: ": down" in self.svstat(sdir), 30, what="smtpd down")
+        evq.wait_for(lambda: not evq.listening(port), 20, what="port closed")
+        t.run("qmailctl", "start", env=env)
+        self.assertNotEqual(self.wait_up(sdir, 0), pid)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -49,13 +49,9 @@ char Cleaner::handle(std::string_view request) {
 }
 
 int Cleaner::sweep_pid(std::time_t now) {
-  int dfd = ::openat(q_, "pid", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return 0;
-  DIR* dir = ::fdopendir(dfd);
-  if (!dir) {
-    ::close(dfd);
-    return 0;
-  }
+  DIR* dir = reactor::open_dir_at(q_, "pid");
+  if (!dir) return 0;
+  int dfd = ::dirfd(dir);
   int removed = 0;
   while (struct dirent* e = ::readdir(dir)) {
     std::string name = e->d_name;

@@ -81,13 +81,8 @@ bool read_at(int q, const std::string& path, std::string& data, struct stat* st 
 
 // Numeric names in one split subdirectory, sorted (readdir order is arbitrary).
 bool list_ids(int q, const std::string& dir, std::vector<MsgId>& ids) {
-  int dfd = ::openat(q, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return false;
-  DIR* d = ::fdopendir(dfd);
-  if (!d) {
-    ::close(dfd);
-    return false;
-  }
+  DIR* d = reactor::open_dir_at(q, dir.c_str());
+  if (!d) return false;
   while (struct dirent* e = ::readdir(d)) {
     MsgId id;
     if (parse_msgid(e->d_name, id)) ids.push_back(id);
@@ -126,13 +121,9 @@ void list_one(int q, MsgId id, int split, Out& out) {
 
 // Entries below a directory, recursively (what `find DIR -print`, minus DIR, counts).
 bool count_tree(int parent, const char* name, unsigned long& n, int depth) {
-  int dfd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return false;
-  DIR* d = ::fdopendir(dfd);
-  if (!d) {
-    ::close(dfd);
-    return false;
-  }
+  DIR* d = reactor::open_dir_at(parent, name);
+  if (!d) return false;
+  int dfd = ::dirfd(d);
   while (struct dirent* e = ::readdir(d)) {
     std::string child = e->d_name;
     if (child == "." || child == "..") continue;
@@ -166,13 +157,9 @@ reactor::Result<QueueCounts> qstat_counts(int queue_dirfd) {
   QueueCounts c;
   // mess/*: the split subdirectories themselves do not count, their contents do
   // (qmail's script: find queue/mess/* minus the number of subdirectories).
-  int dfd = ::openat(queue_dirfd, "mess", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return reactor::temp_error("unable to open queue/mess: " + reactor::errno_text(errno));
-  DIR* d = ::fdopendir(dfd);
-  if (!d) {
-    ::close(dfd);
-    return reactor::temp_error("unable to read queue/mess");
-  }
+  DIR* d = reactor::open_dir_at(queue_dirfd, "mess");
+  if (!d) return reactor::temp_error("unable to open queue/mess: " + reactor::errno_text(errno));
+  int dfd = ::dirfd(d);
   while (struct dirent* e = ::readdir(d)) {
     if (e->d_name[0] == '.') continue;  // the shell glob skips hidden names
     count_tree(dfd, e->d_name, c.messages, 4);

@@ -45,6 +45,20 @@ bool read_bracketed(std::string_view text, size_t& i, char close, std::string& o
   }
 }
 
+// The character of a punctuation token.
+char punct_char(Tok t) {
+  switch (t) {
+    case Tok::comma: return ',';
+    case Tok::at: return '@';
+    case Tok::dot: return '.';
+    case Tok::left: return '<';
+    case Tok::right: return '>';
+    case Tok::semi: return ';';
+    case Tok::colon: return ':';
+    default: return '?';
+  }
+}
+
 }  // namespace
 
 std::optional<Tokens> parse(std::string_view text) {
@@ -130,12 +144,9 @@ std::string unparse(const Tokens& tokens, size_t linelen) {
     last = t.type;
     switch (t.type) {
       case Tok::comma: s += ','; soft_break(); break;
-      case Tok::at: s += '@'; break;
-      case Tok::dot: s += '.'; break;
-      case Tok::left: s += '<'; break;
-      case Tok::right: s += '>'; break;
-      case Tok::semi: s += ';'; break;
-      case Tok::colon: s += ':'; break;
+      case Tok::at: case Tok::dot: case Tok::left: case Tok::right: case Tok::semi: case Tok::colon:
+        s += punct_char(t.type);
+        break;
       case Tok::atom: case Tok::quote: case Tok::literal: case Tok::comment: {
         const char* open = t.type == Tok::quote ? "\"" : t.type == Tok::literal ? "[" : t.type == Tok::comment ? "(" : "";
         const char* close = t.type == Tok::quote ? "\"" : t.type == Tok::literal ? "]" : t.type == Tok::comment ? ")" : "";
@@ -163,13 +174,10 @@ std::string unquote(const Tokens& tokens) {
   std::string s;
   for (const Token& t : tokens) {
     switch (t.type) {
-      case Tok::comma: s += ','; break;
-      case Tok::at: s += '@'; break;
-      case Tok::dot: s += '.'; break;
-      case Tok::left: s += '<'; break;
-      case Tok::right: s += '>'; break;
-      case Tok::semi: s += ';'; break;
-      case Tok::colon: s += ':'; break;
+      case Tok::comma: case Tok::at: case Tok::dot: case Tok::left: case Tok::right: case Tok::semi:
+      case Tok::colon:
+        s += punct_char(t.type);
+        break;
       case Tok::literal: s += '['; s += t.s; s += ']'; break;
       case Tok::atom: case Tok::quote: s += t.s; break;
       case Tok::comment: break;

@@ -82,6 +82,18 @@ Result<std::string> read_file(const std::string& path, size_t limit) {
   return out;
 }
 
+DIR* open_dir_at(int parent, const char* name) {
+  int dfd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return nullptr;
+  DIR* d = ::fdopendir(dfd);
+  if (!d) {
+    int e = errno;
+    ::close(dfd);
+    errno = e;
+  }
+  return d;
+}
+
 bool exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;

@@ -2,6 +2,7 @@
 // File-descriptor helpers: an owning fd, blocking "all or error" I/O,
 // non-blocking / close-on-exec flags, and whole-file reads and atomic writes.
 
+#include <dirent.h>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -46,6 +47,9 @@ Result<std::string> read_file(const std::string& path, size_t limit = 64u << 20)
 bool exists(const std::string& path);
 /// Writes `path` atomically: `path.tmp`, fsync, rename. Mode as given (before umask).
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+/// Opens directory `name` below the directory fd `parent` for readdir (the
+/// DIR owns its descriptor; dirfd() gives it). nullptr with errno on failure.
+DIR* open_dir_at(int parent, const char* name);
 /// errno as text, e.g. "No such file or directory".
 std::string errno_text(int err);
 

@@ -1,0 +1,28 @@
+#pragma once
+// The common face of the pure protocol machines (qmail-smtpd, qmail-qmtpd)
+// that the fd driver in smtpd_driver.h runs.
+
+#include <string>
+#include <string_view>
+
+namespace smtp {
+
+/// A server dialogue: bytes in, replies out, no I/O of its own.
+class Session {
+ public:
+  virtual ~Session() = default;
+  /// Client bytes.
+  virtual void feed(std::string_view bytes) = 0;
+  /// The client closed its side.
+  virtual void eof() = 0;
+  /// The driver's read deadline passed.
+  virtual void timeout() = 0;
+  /// Replies produced so far (taken, not copied).
+  virtual std::string take_output() = 0;
+  /// True once the dialogue is over.
+  virtual bool closed() const = 0;
+  /// Exit status for the program once closed.
+  virtual int exit_code() const = 0;
+};
+
+}  // namespace smtp

@@ -1,0 +1,46 @@
+#pragma once
+// Blocking line I/O with qmail's per-operation timeouts (timeoutread and
+// timeoutwrite of qmail-popup and qmail-pop3d: 1200 s), with a cap on the
+// length of one line so a session's memory stays bounded.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pop3 {
+
+/// qmail's read and write timeout of the POP3 programs, in seconds.
+constexpr int kTimeout = 1200;
+
+/// Reads LF-terminated lines from one fd.
+class LineReader {
+ public:
+  /// `exact`: read one byte at a time, so nothing after the current line is
+  /// consumed (qmail-popup hands the fd to qmail-pop3d after PASS).
+  LineReader(int fd, int timeout, size_t max_line = 1024, bool exact = false)
+      : fd_(fd), timeout_(timeout), max_(max_line), exact_(exact) {}
+  /// The next line without its LF (a CR is left for parse_command), or nullopt
+  /// at end of file, error or timeout. Bytes beyond max_line are dropped.
+  std::optional<std::string> next();
+  /// True if a complete line is already buffered (more pipelined input).
+  bool line_buffered() const;
+  /// Overwrites buffered input (it may hold a password).
+  void wipe();
+
+ private:
+  bool fill();
+  int fd_;
+  int timeout_;
+  size_t max_;
+  bool exact_;
+  std::string buf_;
+  size_t pos_ = 0;
+};
+
+/// Writes all of `data` to `fd`, waiting at most `timeout` s for each write. False on failure.
+bool write_timeout(int fd, std::string_view data, int timeout);
+
+/// Zeroes a string's bytes in a way the compiler keeps.
+void wipe(std::string& s);
+
+}  // namespace pop3

@@ -70,6 +70,16 @@ class Pop3Test(evq.TreeTest):
         for i in range(n):
             self.t.inject(f"To: {rcpt}\nSubject: {prefix} {i}\n\nbody {i}\n.leading dot\n")
 
+    def deliver_smtp(self, rcpt, n, prefix="msg"):
+        """Sends n messages through our qmail-smtpd under tcpserver (smtplib)."""
+        import smtplib
+        _, port = self.t.serve("qmail-smtpd", opts=("-R", "-H", "-l", FQDN), tcpserver=TCPSERVER,
+                               name="smtpd")
+        with smtplib.SMTP("127.0.0.1", port, timeout=20) as c:
+            for i in range(n):
+                c.sendmail("sender@example.org", [rcpt],
+                           f"To: {rcpt}\r\nSubject: {prefix} {i}\r\n\r\nbody {i}\r\n.leading dot\r\n")
+
     def raw(self):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
         f = s.makefile("rb")
@@ -289,12 +299,13 @@ class Pop3Test(evq.TreeTest):
                          b"erin\0" + b"0123456789abcdef0123456789abcdef\0" + stamp.encode() + b"\0")
 
     # -- mpop -------------------------------------------------------------------
-    def test_mpop_retrieves_and_deletes(self):
+    def test_mpop_retrieves_and_deletes_mail_that_came_by_smtp(self):
         home = self.t.add_user("frank")
         md = os.path.join(home, "Maildir")
         self.vpasswd([("frank@" + FQDN, home)])
         self.t.start()
-        self.deliver("frank", 4, prefix="for mpop")
+        # The whole path: SMTP in, qmail-send, Maildir, POP3 out to a real client.
+        self.deliver_smtp("frank@" + FQDN, 4, prefix="for mpop")
         self.t.wait_maildir(md, 4)
         settle(md)
         self.serve_pop()
@@ -323,6 +334,7 @@ class Pop3Test(evq.TreeTest):
                 got.append(open(os.path.join(dest, sub, n), "rb").read())
         self.assertEqual(len(got), 4)
         self.assertTrue(all(b"Subject: for mpop" in g for g in got))
+        self.assertTrue(all(b"with SMTP; " in g for g in got))  # qmail-smtpd's Received line
         self.assertTrue(all(b"\n.leading dot\n" in g for g in got))
         wait_for(lambda: self.t.maildir_count(md) == 0, 10, what="server mailbox emptied by mpop")
 

@@ -1,0 +1,259 @@
+// SMTP client state machine (see client.h). Texts and decisions follow
+// qmail-remote.c 1.03 [COMPAT]: wrappers and bounce parsers match on them.
+#include "smtp/client.h"
+
+#include <cstdio>
+#include <utility>
+
+namespace smtp {
+
+namespace {
+
+constexpr size_t kHugeSmtpText = 5000;  // qmail's HUGESMTPTEXT
+
+// Characters allowed unquoted in a local part (RFC 5321 atext, plus '.').
+bool atext(unsigned char c) {
+  if (c >= 'a' && c <= 'z') return true;
+  if (c >= 'A' && c <= 'Z') return true;
+  if (c >= '0' && c <= '9') return true;
+  return std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool needs_quote(std::string_view box) {
+  if (box.empty() || box.front() == '.' || box.back() == '.') return true;
+  for (size_t i = 0; i < box.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(box[i]);
+    if (c == '.') {
+      if (i + 1 < box.size() && box[i + 1] == '.') return true;
+      continue;
+    }
+    if (c >= 128) continue;  // 8-bit passes as it is, like qmail
+    if (!atext(c)) return true;
+  }
+  return false;
+}
+
+// A malformed reply counts as a temporary failure at every stage.
+int effective_code(const Reply& r) { return r.code < 0 ? 421 : r.code; }
+
+}  // namespace
+
+std::string quote_address(std::string_view addr) {
+  size_t at = addr.rfind('@');
+  // qmail copies an address without '@' (e.g. the empty sender) unchanged.
+  if (at == std::string_view::npos) return std::string(addr);
+  std::string_view box = addr.substr(0, at);
+  std::string out;
+  if (!needs_quote(box)) {
+    out.assign(box);
+  } else {
+    out += '"';
+    for (char c : box) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '@';
+  out.append(addr.substr(at + 1));
+  return out;
+}
+
+const char* to_string(Client::State s) {
+  switch (s) {
+    case Client::State::greeting: return "greeting";
+    case Client::State::ehlo: return "ehlo";
+    case Client::State::helo: return "helo";
+    case Client::State::mail: return "mail";
+    case Client::State::rcpt: return "rcpt";
+    case Client::State::data: return "data";
+    case Client::State::body: return "body";
+    case Client::State::dot: return "dot";
+    case Client::State::done: return "done";
+  }
+  return "?";
+}
+
+Client::Client(Envelope env, std::string partner)
+    : env_(std::move(env)), partner_(std::move(partner)), parser_(1u << 16) {}
+
+void Client::enter(State s) { state_ = s; }
+
+void Client::send(std::string_view line) {
+  out_.append(line);
+  out_.append("\r\n");
+}
+
+std::string Client::take_output() { return std::exchange(out_, std::string()); }
+std::string Client::take_reports() { return std::exchange(reports_, std::string()); }
+
+// The server's reply as qmail quotes it: every line with its code, CRs
+// removed, NULs shown as '?', at most HUGESMTPTEXT bytes.
+std::string Client::smtp_text(const Reply& r) const {
+  std::string t;
+  char code[8];
+  std::snprintf(code, sizeof code, "%03d", r.code < 0 ? 0 : r.code % 1000);
+  for (size_t i = 0; i < r.lines.size(); ++i) {
+    std::string line;
+    if (r.code >= 0) {
+      line = code;
+      line += i + 1 < r.lines.size() ? '-' : ' ';
+    }
+    line += r.lines[i];
+    for (char c : line) {
+      if (t.size() >= kHugeSmtpText) break;
+      if (c == '\r') continue;
+      t += c == '\0' ? '?' : c;
+    }
+    if (t.size() < kHugeSmtpText) t += '\n';
+  }
+  return t;
+}
+
+// qmail's quit(): QUIT without waiting for its answer, then the message report.
+void Client::quit(char letter, std::string_view prepend, std::string_view append, const Reply* r) {
+  send("QUIT");
+  reports_ += letter;
+  reports_.append(prepend);
+  reports_.append(partner_);
+  reports_.append(append);
+  reports_.append(".\n");
+  if (r) {
+    std::string t = smtp_text(*r);
+    if (!t.empty()) reports_.append("Remote host said: ").append(t);
+  }
+  reports_ += '\0';
+  enter(State::done);
+}
+
+void Client::feed(std::string_view bytes) {
+  if (state_ == State::done) return;
+  parser_.feed(bytes);
+  while (state_ != State::done) {
+    auto r = parser_.next();
+    if (!r) break;
+    on_reply(*r);
+  }
+}
+
+void Client::connection_lost() {
+  if (state_ == State::done) return;
+  reports_ += "ZConnected to ";
+  reports_ += partner_;
+  reports_ += " but connection died. ";
+  if (critical_) reports_ += "Possible duplicate! ";
+  reports_ += "(#4.4.2)\n";
+  reports_ += '\0';
+  enter(State::done);
+}
+
+void Client::recipient_report(const Reply& r) {
+  int code = effective_code(r);
+  if (code >= 400) {
+    reports_ += code >= 500 ? 'h' : 's';
+    reports_ += partner_;
+    reports_ += " does not like recipient.\n";
+    std::string t = smtp_text(r);
+    if (!t.empty()) reports_.append("Remote host said: ").append(t);
+  } else {
+    reports_ += 'r';
+    accepted_any_ = true;
+  }
+  reports_ += '\0';
+}
+
+void Client::after_recipients() {
+  if (!accepted_any_) return quit('D', "Giving up on ", "", nullptr);
+  send("DATA");
+  enter(State::data);
+}
+
+void Client::on_reply(const Reply& r) {
+  int code = effective_code(r);
+  switch (state_) {
+    case State::greeting:
+      if (code != 220) return quit('Z', "Connected to ", " but greeting failed", &r);
+      send("EHLO " + env_.helohost);
+      return enter(State::ehlo);
+    case State::ehlo:
+      if (code != 250) {
+        // RFC 5321 4.1.4: a server that does not know EHLO gets HELO.
+        send("HELO " + env_.helohost);
+        return enter(State::helo);
+      }
+      for (size_t i = 1; i < r.lines.size(); ++i) {
+        std::string kw = r.lines[i].substr(0, r.lines[i].find_first_of(" \t="));
+        for (auto& c : kw) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+        if (kw == "PIPELINING") pipelining_ = true;
+      }
+      break;
+    case State::helo:
+      if (code != 250) return quit('Z', "Connected to ", " but my name was rejected", &r);
+      break;
+    case State::mail:
+      if (code >= 500) return quit('D', "Connected to ", " but sender was rejected", &r);
+      if (code >= 400) return quit('Z', "Connected to ", " but sender was rejected", &r);
+      if (env_.recipients.empty()) return after_recipients();
+      if (!pipelining_) send("RCPT TO:<" + quote_address(env_.recipients[0]) + ">");
+      return enter(State::rcpt);
+    case State::rcpt:
+      recipient_report(r);
+      ++next_rcpt_;
+      if (next_rcpt_ >= env_.recipients.size()) return after_recipients();
+      if (!pipelining_) send("RCPT TO:<" + quote_address(env_.recipients[next_rcpt_]) + ">");
+      return;
+    case State::data:
+      if (code >= 500) return quit('D', "", " failed on DATA command", &r);
+      if (code >= 400) return quit('Z', "", " failed on DATA command", &r);
+      return enter(State::body);
+    case State::body:
+      // A reply in the middle of the body: the server gave up on us.
+      if (code >= 500) return quit('D', "", " failed after I sent the message", &r);
+      return quit('Z', "", " failed after I sent the message", &r);
+    case State::dot:
+      critical_ = false;
+      if (code >= 500) return quit('D', "", " failed after I sent the message", &r);
+      if (code >= 400) return quit('Z', "", " failed after I sent the message", &r);
+      return quit('K', "", " accepted message", &r);
+    case State::done:
+      return;
+  }
+  // EHLO or HELO accepted: the envelope. With PIPELINING (RFC 2920) MAIL and
+  // every RCPT go out in one write; DATA waits for their replies, so a body
+  // is never sent to a server that accepted no recipient.
+  send("MAIL FROM:<" + quote_address(env_.sender) + ">");
+  if (pipelining_)
+    for (const auto& rc : env_.recipients) send("RCPT TO:<" + quote_address(rc) + ">");
+  enter(State::mail);
+}
+
+void Client::body(std::string_view chunk) {
+  if (state_ != State::body || chunk.empty()) return;
+  encoder_.feed(chunk, out_);
+  last_byte_ = chunk.back();
+}
+
+void Client::body_end() {
+  if (state_ != State::body) return;
+  if (last_byte_ != '\n') {
+    // [COMPAT] qmail refuses a message whose last line has no LF, and
+    // leaves without QUIT so the server discards the unfinished DATA.
+    out_.clear();
+    reports_ += "DSMTP cannot transfer messages with partial final lines. (#5.6.2)\n";
+    reports_ += '\0';
+    return enter(State::done);
+  }
+  encoder_.finish(out_);
+  critical_ = true;
+  enter(State::dot);
+}
+
+void Client::body_error() {
+  if (state_ == State::done) return;
+  out_.clear();
+  reports_ += "ZUnable to read message. (#4.3.0)\n";
+  reports_ += '\0';
+  enter(State::done);
+}
+
+}  // namespace smtp

@@ -1,0 +1,171 @@
+// The SMTP client machine against scripted server transcripts.
+#include "smtp/client.h"
+
+#include <doctest/doctest.h>
+
+using smtp::Client;
+using smtp::Envelope;
+
+namespace {
+
+std::string nul(std::string s) {
+  for (auto& c : s)
+    if (c == '|') c = '\0';
+  return s;
+}
+
+Client make(std::vector<std::string> rcpts = {"bob@remote.example"}) {
+  return Client(Envelope{"me.example", "alice@me.example", std::move(rcpts)}, "192.0.2.5");
+}
+
+// Greeting + EHLO without PIPELINING: leaves the client waiting for MAIL's reply.
+void to_mail(Client& c) {
+  c.feed("220 remote.example ESMTP\r\n");
+  CHECK(c.take_output() == "EHLO me.example\r\n");
+  c.feed("250-remote.example\r\n250 8BITMIME\r\n");
+  CHECK(c.take_output() == "MAIL FROM:<alice@me.example>\r\n");
+}
+
+}  // namespace
+
+TEST_CASE("client: one recipient accepted end to end") {
+  Client c = make();
+  to_mail(c);
+  c.feed("250 ok\r\n");
+  CHECK(c.take_output() == "RCPT TO:<bob@remote.example>\r\n");
+  c.feed("250 ok\r\n");
+  CHECK(c.take_output() == "DATA\r\n");
+  c.feed("354 go\r\n");
+  REQUIRE(c.wants_body());
+  c.body("Subject: x\n\n.dot\nlast");
+  c.body("\n");
+  c.body_end();
+  CHECK(c.take_output() == "Subject: x\r\n\r\n..dot\r\nlast\r\n.\r\n");
+  c.feed("250 ok 123 qp 9\r\n");
+  CHECK(c.done());
+  CHECK(c.take_output() == "QUIT\r\n");
+  CHECK(c.take_reports() == nul("r|K192.0.2.5 accepted message.\nRemote host said: 250 ok 123 qp 9\n|"));
+}
+
+TEST_CASE("client: PIPELINING sends MAIL and RCPTs at once, DATA after the replies") {
+  Client c = make({"a@x.example", "b@x.example"});
+  c.feed("220 hi\r\n");
+  c.take_output();
+  c.feed("250-x.example\r\n250-PIPELINING\r\n250 SIZE 1000\r\n");
+  CHECK(c.pipelining());
+  CHECK(c.take_output() == "MAIL FROM:<alice@me.example>\r\nRCPT TO:<a@x.example>\r\nRCPT TO:<b@x.example>\r\n");
+  c.feed("250 ok\r\n550 no such user\r\n");
+  CHECK(c.take_output().empty());
+  c.feed("250 ok\r\n");
+  CHECK(c.take_output() == "DATA\r\n");
+  CHECK(c.take_reports() == nul("h192.0.2.5 does not like recipient.\nRemote host said: 550 no such user\n|r|"));
+}
+
+TEST_CASE("client: EHLO refused falls back to HELO; HELO refused defers") {
+  Client c = make();
+  c.feed("220 old\r\n");
+  c.take_output();
+  c.feed("502 what\r\n");
+  CHECK(c.take_output() == "HELO me.example\r\n");
+  c.feed("501 go away\r\n");
+  CHECK(c.done());
+  CHECK(c.take_reports() ==
+        nul("ZConnected to 192.0.2.5 but my name was rejected.\nRemote host said: 501 go away\n|"));
+}
+
+TEST_CASE("client: greeting other than 220 defers, multi-line text kept") {
+  Client c = make();
+  c.feed("554-busy\r\n554 come back later\r\n");
+  CHECK(c.done());
+  CHECK(c.take_output() == "QUIT\r\n");
+  CHECK(c.take_reports() ==
+        nul("ZConnected to 192.0.2.5 but greeting failed.\nRemote host said: 554-busy\n554 come back later\n|"));
+}
+
+TEST_CASE("client: sender rejected, permanent and temporary") {
+  for (auto [code, letter] : {std::pair{"553", 'D'}, std::pair{"451", 'Z'}}) {
+    Client c = make();
+    to_mail(c);
+    c.feed(std::string(code) + " bad sender\r\n");
+    CHECK(c.done());
+    std::string r = c.take_reports();
+    CHECK(r[0] == letter);
+    CHECK(r.find("Connected to 192.0.2.5 but sender was rejected.\nRemote host said: ") == 1);
+  }
+}
+
+TEST_CASE("client: all recipients refused gives up") {
+  Client c = make();
+  to_mail(c);
+  c.feed("250 ok\r\n");
+  c.take_output();
+  c.feed("450 try later\r\n");
+  CHECK(c.done());
+  CHECK(c.take_output() == "QUIT\r\n");
+  CHECK(c.take_reports() ==
+        nul("s192.0.2.5 does not like recipient.\nRemote host said: 450 try later\n|DGiving up on 192.0.2.5.\n|"));
+}
+
+TEST_CASE("client: DATA refused and failure after the dot") {
+  Client c = make();
+  to_mail(c);
+  c.feed("250 ok\r\n250 ok\r\n");
+  c.take_output();
+  c.feed("554 no data\r\n");
+  CHECK(c.take_reports() == nul("r|D192.0.2.5 failed on DATA command.\nRemote host said: 554 no data\n|"));
+
+  Client d = make();
+  to_mail(d);
+  d.feed("250 ok\r\n250 ok\r\n354 go\r\n");
+  d.body("x\n");
+  d.body_end();
+  d.feed("452 disk full\r\n");
+  CHECK(d.take_reports() ==
+        nul("r|Z192.0.2.5 failed after I sent the message.\nRemote host said: 452 disk full\n|"));
+}
+
+TEST_CASE("client: early close, and after the dot a possible duplicate") {
+  Client c = make();
+  c.feed("220 hi\r\n");
+  c.connection_lost();
+  CHECK(c.take_reports() == nul("ZConnected to 192.0.2.5 but connection died. (#4.4.2)\n|"));
+
+  Client d = make();
+  to_mail(d);
+  d.feed("250 ok\r\n250 ok\r\n354 go\r\n");
+  d.body("x\n");
+  d.body_end();
+  d.connection_lost();
+  CHECK(d.take_reports() ==
+        nul("r|ZConnected to 192.0.2.5 but connection died. Possible duplicate! (#4.4.2)\n|"));
+}
+
+TEST_CASE("client: partial final line is refused; bare CR never reaches the wire") {
+  Client c = make();
+  to_mail(c);
+  c.feed("250 ok\r\n250 ok\r\n354 go\r\n");
+  c.body("no newline");
+  c.body_end();
+  CHECK(c.done());
+  CHECK(c.take_reports() == nul("r|DSMTP cannot transfer messages with partial final lines. (#5.6.2)\n|"));
+
+  Client d = make();
+  to_mail(d);
+  d.feed("250 ok\r\n250 ok\r\n354 go\r\n");
+  d.take_output();
+  d.body("a\r.\rb\n");  // a smuggling attempt: "\r.\r" must not end DATA
+  d.body_end();
+  std::string w = d.take_output();
+  CHECK(w == "a\r\n..\r\nb\r\n.\r\n");
+}
+
+TEST_CASE("client: NULs in replies become '?', addresses get quoted") {
+  Client c = make();
+  c.feed(std::string("554 bad\0thing\r\n", 15));
+  CHECK(c.take_reports().find("554 bad?thing\n") != std::string::npos);
+  CHECK(smtp::quote_address("a b@x.example") == "\"a b\"@x.example");
+  CHECK(smtp::quote_address("first.last@x.example") == "first.last@x.example");
+  CHECK(smtp::quote_address("a..b@x") == "\"a..b\"@x");
+  CHECK(smtp::quote_address("") == "");
+  CHECK(smtp::quote_address("#@[]") == "#@[]");
+}

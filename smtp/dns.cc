@@ -1,0 +1,133 @@
+// c-ares resolver on the libev loop (see dns.h).
+#include "smtp/dns.h"
+
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <ares.h>
+#include <netdb.h>
+
+namespace smtp {
+
+DnsStatus dns_status(int s) {
+  switch (s) {
+    case ARES_SUCCESS: return DnsStatus::ok;
+    case ARES_ENOTFOUND: return DnsStatus::nxdomain;  // NXDOMAIN: the name does not exist
+    case ARES_ENODATA: return DnsStatus::nodata;      // the name exists without such records
+    default: return DnsStatus::temporary;             // SERVFAIL, timeouts, refused, ...
+  }
+}
+
+struct Resolver::Impl {
+  explicit Impl(reactor::Loop& l) : loop(l), timer(l, [this] { process(ARES_SOCKET_BAD, ARES_SOCKET_BAD); }) {}
+  ~Impl() {
+    if (channel) ares_destroy(channel);  // runs pending callbacks with ARES_EDESTRUCTION
+  }
+  reactor::Loop& loop;
+  ares_channel channel = nullptr;
+  std::map<int, std::unique_ptr<reactor::Io>> ios;
+  reactor::Timer timer;
+
+  static void sock_state(void* data, ares_socket_t fd, int readable, int writable) {
+    auto* self = static_cast<Impl*>(data);
+    if (!readable && !writable) {
+      self->ios.erase(fd);
+      return;
+    }
+    auto& io = self->ios[fd];
+    if (!io) io = std::make_unique<reactor::Io>(self->loop, [self, fd](int ev) {
+      self->process(ev & EV_READ ? fd : ARES_SOCKET_BAD, ev & EV_WRITE ? fd : ARES_SOCKET_BAD);
+    });
+    io->start(fd, (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
+  }
+  void process(ares_socket_t r, ares_socket_t w) {
+    ares_process_fd(channel, r, w);
+    rearm();
+  }
+  // c-ares keeps its own retry timers; ask it how long to sleep.
+  void rearm() {
+    timeval tv;
+    timeval* t = ares_timeout(channel, nullptr, &tv);
+    if (!t) return timer.stop();
+    timer.start(static_cast<double>(t->tv_sec) + t->tv_usec / 1e6 + 0.001);
+  }
+};
+
+reactor::Result<std::unique_ptr<Resolver>> Resolver::create(reactor::Loop& loop, const char* servers) {
+  static bool inited = ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS;
+  if (!inited) return reactor::temp_error("c-ares init failed");
+  auto impl = std::make_unique<Impl>(loop);
+  ares_options opt{};
+  opt.sock_state_cb = &Impl::sock_state;
+  opt.sock_state_cb_data = impl.get();
+
+  int rc = ares_init_options(&impl->channel, &opt, ARES_OPT_SOCK_STATE_CB);
+  if (rc != ARES_SUCCESS) return reactor::temp_error(std::string("c-ares: ") + ares_strerror(rc));
+  if (servers && *servers) {
+    rc = ares_set_servers_ports_csv(impl->channel, servers);
+    if (rc != ARES_SUCCESS) return reactor::temp_error(std::string("bad DNSSERVERS: ") + ares_strerror(rc));
+  }
+  return std::unique_ptr<Resolver>(new Resolver(std::move(impl)));
+}
+
+Resolver::Resolver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Resolver::~Resolver() = default;
+
+namespace {
+template <typename F>
+struct Pending {
+  F done;
+};
+}  // namespace
+
+void Resolver::mx(const std::string& name, std::function<void(MxAnswer)> done) {
+  auto* p = new Pending<std::function<void(MxAnswer)>>{std::move(done)};
+  ares_query(impl_->channel, name.c_str(), C_IN, T_MX,
+             [](void* arg, int status, int, unsigned char* abuf, int alen) {
+               std::unique_ptr<Pending<std::function<void(MxAnswer)>>> p(
+                   static_cast<Pending<std::function<void(MxAnswer)>>*>(arg));
+               MxAnswer ans;
+               ans.status = dns_status(status);
+               if (status == ARES_SUCCESS) {
+                 ares_mx_reply* mx = nullptr;
+                 int rc = ares_parse_mx_reply(abuf, alen, &mx);
+                 ans.status = dns_status(rc);
+                 for (ares_mx_reply* m = mx; m; m = m->next) ans.mx.push_back({m->host, m->priority});
+                 if (mx) ares_free_data(mx);
+                 if (ans.status == DnsStatus::ok && ans.mx.empty()) ans.status = DnsStatus::nodata;
+               }
+               if (status == ARES_EDESTRUCTION) return;
+               p->done(std::move(ans));
+             },
+             p);
+  impl_->rearm();
+}
+
+void Resolver::a(const std::string& name, std::function<void(AAnswer)> done) {
+  auto* p = new Pending<std::function<void(AAnswer)>>{std::move(done)};
+  ares_query(impl_->channel, name.c_str(), C_IN, T_A,
+             [](void* arg, int status, int, unsigned char* abuf, int alen) {
+               std::unique_ptr<Pending<std::function<void(AAnswer)>>> p(
+                   static_cast<Pending<std::function<void(AAnswer)>>*>(arg));
+               AAnswer ans;
+               ans.status = dns_status(status);
+               if (status == ARES_SUCCESS) {
+                 hostent* he = nullptr;
+                 int rc = ares_parse_a_reply(abuf, alen, &he, nullptr, nullptr);
+                 ans.status = dns_status(rc);
+                 if (he) {
+                   for (char** a = he->h_addr_list; *a; ++a) {
+                     char buf[INET_ADDRSTRLEN];
+                     if (::inet_ntop(AF_INET, *a, buf, sizeof buf)) ans.ips.push_back(buf);
+                   }
+                   ares_free_hostent(he);
+                 }
+                 if (ans.status == DnsStatus::ok && ans.ips.empty()) ans.status = DnsStatus::nodata;
+               }
+               if (status == ARES_EDESTRUCTION) return;
+               p->done(std::move(ans));
+             },
+             p);
+  impl_->rearm();
+}
+
+}  // namespace smtp

@@ -1,0 +1,55 @@
+#pragma once
+// DNS for qmail-remote(8) through c-ares, driven by the libev loop: MX and
+// A lookups with qmail's three outcomes (found, permanent, temporary).
+// Servers come from /etc/resolv.conf, or from $DNSSERVERS ("ip[:port],...").
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reactor/loop.h"
+#include "reactor/result.h"
+#include "smtp/route.h"
+
+namespace smtp {
+
+/// How a lookup ended: records found, name or records absent, or try later.
+enum class DnsStatus { ok, nxdomain, nodata, temporary };
+
+/// Answer to an MX query.
+struct MxAnswer {
+  DnsStatus status = DnsStatus::temporary;
+  std::vector<Mx> mx;
+};
+/// Answer to an A query (addresses as dotted quads).
+struct AAnswer {
+  DnsStatus status = DnsStatus::temporary;
+  std::vector<std::string> ips;
+};
+
+/// Maps a c-ares status code to a DnsStatus.
+DnsStatus dns_status(int ares_status);
+
+/// An asynchronous resolver whose sockets are watched by the loop.
+class Resolver {
+ public:
+  /// `servers`: nullptr or empty for /etc/resolv.conf, else the $DNSSERVERS form.
+  static reactor::Result<std::unique_ptr<Resolver>> create(reactor::Loop& loop, const char* servers);
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  /// Looks up the MX records of `name`.
+  void mx(const std::string& name, std::function<void(MxAnswer)> done);
+  /// Looks up the A records of `name`.
+  void a(const std::string& name, std::function<void(AAnswer)> done);
+
+ private:
+  struct Impl;
+  explicit Resolver(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace smtp

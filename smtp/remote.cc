@@ -1,0 +1,249 @@
+// qmail-remote's delivery attempt (see remote.h).
+#include "smtp/remote.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdlib>
+#include <ctime>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "reactor/control.h"
+#include "reactor/fd.h"
+#include "smtp/tcpto.h"
+
+namespace smtp {
+
+reactor::Result<RemoteConfig> load_remote_config() {
+  RemoteConfig c;
+  auto num = [](const char* path, double& out) -> bool {
+    auto n = reactor::control_number(path);
+    if (!n) return false;
+    if (*n) out = static_cast<double>(**n);
+    return true;
+  };
+  if (!num("control/timeoutremote", c.timeout_remote) || !num("control/timeoutconnect", c.timeout_connect))
+    return reactor::temp_error("timeouts");
+  // helohost defaults to me; with neither qmail refuses to run.
+  auto helo = reactor::control_line("control/helohost");
+  if (!helo) return helo.error();
+  if (*helo) {
+    c.helohost = **helo;
+  } else {
+    auto me = reactor::control_line("control/me");
+    if (!me || !*me) return reactor::temp_error("me");
+    c.helohost = **me;
+  }
+  auto routes = reactor::control_list("control/smtproutes");
+  if (!routes) return routes.error();
+  if (*routes) c.routes = **routes;
+  // Test and relay aids of evqmail (doc/qmail-remote.8): the default port
+  // and the DNS servers. qmail has neither.
+  if (const char* p = std::getenv("SMTPPORT")) {
+    char* end = nullptr;
+    unsigned long v = std::strtoul(p, &end, 10);
+    if (*p && !*end && v > 0 && v < 65536) c.port = static_cast<unsigned>(v);
+  }
+  if (const char* d = std::getenv("DNSSERVERS")) c.dns_servers = d;
+  return c;
+}
+
+std::string perm_dns_text(const std::string& host) {
+  std::string s = "DSorry, I couldn't find any host named ";
+  for (char c : host) {
+    unsigned char u = static_cast<unsigned char>(c);
+    s += (u < 33 || u > 126) ? '?' : c;
+  }
+  s += ". (#5.1.2)\n";
+  return s;
+}
+
+Remote::Remote(reactor::Loop& loop, RemoteConfig cfg, std::string host, std::string sender,
+               std::vector<std::string> recipients, int message_fd)
+    : loop_(loop), cfg_(std::move(cfg)), host_(std::move(host)), sender_(std::move(sender)),
+      recipients_(std::move(recipients)), message_fd_(message_fd), port_(cfg_.port) {}
+
+Remote::~Remote() {
+  if (sock_ >= 0) ::close(sock_);
+}
+
+void Remote::fail(const std::string& report) {
+  if (finished_) return;
+  output_ += report;
+  output_ += '\0';
+  finished_ = true;
+  loop_.break_loop();
+}
+
+void Remote::start() {
+  if (auto r = find_route(cfg_.routes, host_, cfg_.port)) {
+    relay_ = true;
+    host_ = r->host;
+    port_ = r->port;
+  }
+  if (auto ip = ip_literal(host_)) return resolved_targets({{*ip, 0}});
+  auto res = Resolver::create(loop_, cfg_.dns_servers.empty() ? nullptr : cfg_.dns_servers.c_str());
+  if (!res) return fail(text::kTempDns);
+  resolver_ = std::move(*res);
+  auto a_only = [this](AAnswer a) {
+    switch (a.status) {
+      case DnsStatus::nxdomain: return fail(perm_dns_text(host_));
+      case DnsStatus::temporary: return fail(text::kTempDns);
+      case DnsStatus::nodata: return fail(text::kPermNoMx);
+      case DnsStatus::ok: break;
+    }
+    std::vector<Target> t;
+    for (auto& ip : a.ips) t.push_back({ip, 0});
+    resolved_targets(std::move(t));
+  };
+  // A relay is used as the only "MX": its own addresses, no MX lookup.
+  if (relay_) return resolver_->a(host_, a_only);
+  resolver_->mx(host_, [this, a_only](MxAnswer ans) {
+    if (ans.status == DnsStatus::nodata) return resolver_->a(host_, a_only);  // no MX: the host itself
+    on_mx(std::move(ans));
+  });
+}
+
+void Remote::on_mx(MxAnswer ans) {
+  if (ans.status == DnsStatus::nxdomain) return fail(perm_dns_text(host_));
+  if (ans.status != DnsStatus::ok) return fail(text::kTempDns);
+  mx_ = std::move(ans.mx);
+  order_mx(mx_, static_cast<unsigned long>(::time(nullptr)) + (static_cast<unsigned long>(::getpid()) << 16));
+  mx_ips_.assign(mx_.size(), {});
+  pending_a_ = static_cast<int>(mx_.size());
+  for (size_t i = 0; i < mx_.size(); ++i) {
+    auto got = [this, i](AAnswer a) {
+      if (a.status == DnsStatus::temporary) soft_a_ = true;
+      mx_ips_[i] = std::move(a.ips);
+      if (--pending_a_ > 0) return;
+      std::vector<Target> t;
+      for (size_t k = 0; k < mx_.size(); ++k)
+        for (auto& ip : mx_ips_[k]) t.push_back({ip, mx_[k].pref});
+      if (t.empty()) return fail(soft_a_ ? text::kTempDns : text::kPermNoMx);
+      resolved_targets(std::move(t));
+    };
+    // An MX naming an address literally needs no lookup.
+    if (auto ip = ip_literal(mx_[i].name)) {
+      AAnswer a;
+      a.status = DnsStatus::ok;
+      a.ips.push_back(*ip);
+      got(std::move(a));
+    } else {
+      resolver_->a(mx_[i].name, got);
+    }
+  }
+}
+
+void Remote::resolved_targets(std::vector<Target> all) {
+  if (all.empty()) return fail(text::kPermNoMx);
+  targets_ = usable_targets(all, &ipme, relay_);
+  if (targets_.empty()) return fail(text::kPermAmbigMx);
+  try_next();
+}
+
+void Remote::try_next() {
+  while (next_target_ < targets_.size()) {
+    const Target& t = targets_[next_target_++];
+    if (tcpto::file_skip(t.ip, was_there_)) continue;  // timed out recently
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port_));
+    if (::inet_pton(AF_INET, t.ip.c_str(), &sa.sin_addr) != 1) continue;
+    sock_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (sock_ < 0) return fail(text::kTempOsErr);
+    partner_ = t.ip;
+    int rc = ::connect(sock_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    if (rc == 0) return on_connect_ready(false);
+    if (errno != EINPROGRESS) {
+      tcpto::file_record(partner_, false, was_there_);
+      ::close(sock_);
+      sock_ = -1;
+      continue;
+    }
+    connect_io_ = std::make_unique<reactor::Io>(loop_, [this](int) { on_connect_ready(false); });
+    connect_timer_ = std::make_unique<reactor::Timer>(loop_, [this] { on_connect_ready(true); });
+    connect_io_->start(sock_, EV_WRITE);
+    connect_timer_->start(cfg_.timeout_connect);
+    return;
+  }
+  fail(text::kTempNoConn);
+}
+
+void Remote::on_connect_ready(bool timed_out) {
+  if (connect_io_) connect_io_->stop();
+  if (connect_timer_) connect_timer_->stop();
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (!timed_out && ::getsockopt(sock_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (timed_out || err != 0) {
+    // Only a timeout marks the host in tcpto; a refusal clears it, like qmail.
+    tcpto::file_record(partner_, timed_out, was_there_);
+    ::close(sock_);
+    sock_ = -1;
+    return try_next();
+  }
+  tcpto::file_record(partner_, false, was_there_);
+  start_session();
+}
+
+void Remote::start_session() {
+  reactor::StreamOptions opt;
+  opt.lines = false;
+  opt.idle_timeout = cfg_.timeout_remote;
+  opt.max_out = 1u << 20;
+  int fd = sock_;
+  sock_ = -1;  // the stream owns it now
+  stream_ = std::make_unique<reactor::Stream>(loop_, fd, fd, opt);
+  Envelope env{cfg_.helohost, sender_, recipients_};
+  client_ = std::make_unique<Client>(std::move(env), partner_);
+  stream_->on_data = [this](reactor::Buffer& in) {
+    std::string_view v = in.view();
+    client_->feed(v);
+    in.consume(v.size());
+    pump();
+  };
+  auto lost = [this] {
+    client_->connection_lost();
+    pump();
+  };
+  stream_->on_eof = lost;
+  stream_->on_error = [lost](reactor::StreamError, int) { lost(); };
+  stream_->on_drain = [this] { pump(); };
+  stream_->start();
+}
+
+// Moves bytes: the machine's commands to the socket, and (while DATA runs)
+// the message from its fd through the machine, never holding more than
+// about one output buffer of it.
+void Remote::pump() {
+  if (pumping_ || finished_) return;
+  pumping_ = true;
+  constexpr size_t kHighWater = 256u << 10;
+  for (;;) {
+    std::string out = client_->take_output();
+    if (!out.empty() && !stream_->closed()) stream_->write(out);
+    if (client_->done() || stream_->closed()) break;
+    if (!client_->wants_body() || stream_->pending_output() >= kHighWater) break;
+    char buf[64u << 10];
+    ssize_t n = reactor::read_some(message_fd_, buf, sizeof buf);
+    if (n > 0) client_->body(std::string_view(buf, static_cast<size_t>(n)));
+    else if (n == 0) client_->body_end();
+    else client_->body_error();
+  }
+  pumping_ = false;
+  if (client_->done() || stream_->closed()) {
+    if (!client_->done()) client_->connection_lost();
+    finish_session();
+  }
+}
+
+void Remote::finish_session() {
+  output_ += client_->take_reports();
+  finished_ = true;
+  // QUIT is already written (or queued): qmail does not wait for its answer.
+  stream_->close();
+  loop_.break_loop();
+}
+
+}  // namespace smtp

@@ -1,0 +1,52 @@
+#pragma once
+// Routing decisions of qmail-remote(8) (remote.md 4): control/smtproutes,
+// MX ordering with random order among equal preferences, and the "am I
+// the best MX?" loop check against this host's addresses (qmail's ipme).
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smtp {
+
+/// A relay from smtproutes: host name or IP, and port.
+struct Relay {
+  std::string host;
+  unsigned port = 25;
+};
+
+/// smtproutes lookup for `host`: the whole name, each suffix from a dot,
+/// then the empty key; first hit wins, case-insensitively. An empty relay
+/// (or no entry) means "route by MX": nullopt. `lines` are control-file entries.
+std::optional<Relay> find_route(const std::vector<std::string>& lines, std::string_view host,
+                                unsigned default_port);
+
+/// Parses an IPv4 address, plain ("1.2.3.4") or bracketed ("[1.2.3.4]").
+std::optional<std::string> ip_literal(std::string_view host);
+
+/// One mail exchanger name from DNS.
+struct Mx {
+  std::string name;
+  unsigned pref = 0;
+};
+/// Sorts by preference; entries of equal preference are shuffled with `seed`.
+void order_mx(std::vector<Mx>& mx, unsigned long seed);
+
+/// One address to try, with the preference of the MX it came from.
+struct Target {
+  std::string ip;
+  unsigned pref = 0;
+};
+/// qmail's loop check: drops every target whose preference is not strictly
+/// below the best preference of an address of ours (`is_me`). With a relay
+/// the check is off. An empty result means "I am the best MX" (#5.4.6).
+std::vector<Target> usable_targets(const std::vector<Target>& all, bool (*is_me)(const std::string&),
+                                   bool relay);
+
+/// This host's IPv4 addresses (every interface, plus 0.0.0.0 as netqmail).
+std::vector<std::string> local_addresses();
+/// True if `ip` is one of local_addresses() (cached after the first call).
+bool ipme(const std::string& ip);
+
+}  // namespace smtp

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Remote delivery throughput of evqmail.
+
+Builds a private tree (tests/e2e/evq.py), queues N one-recipient messages of
+about 2 KB for remote.example (routed by control/smtproutes to a small
+asyncio SMTP sink on 127.0.0.5), then starts qmail-send and measures the time
+from start of delivery until the sink has accepted all N — once per
+concurrencyremote value.
+
+  python3 tests/bench/remote_rate.py [--count 5000] [--concurrency 20,100]
+
+Run as root it re-executes itself as the unprivileged account `evqcheck`."""
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+SINK_IP = "127.0.0.5"
+
+
+def reexec_unprivileged():
+    if subprocess.run(["id", "evqcheck"], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", "evqcheck"], check=True)
+    tmp = tempfile.mkdtemp(prefix="evq-bench-")
+    shutil.chown(tmp, "evqcheck", "evqcheck")
+    cmd = ["setpriv", "--reuid=evqcheck", "--regid=evqcheck", "--init-groups",
+           "env", f"HOME={tmp}", f"TMPDIR={tmp}", f"EVQ_BUILD={os.environ['EVQ_BUILD']}",
+           "/usr/bin/python3", os.path.abspath(__file__), *sys.argv[1:]]
+    try:
+        return subprocess.run(cmd).returncode
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Sink:
+    """A minimal SMTP sink (PIPELINING offered) counting accepted messages."""
+
+    def __init__(self):
+        self.count = 0
+        self.sessions = 0
+        self.max_sessions = 0
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.ready.wait()
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._session, SINK_IP, 0, backlog=1024))
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.ready.set()
+        self.loop.run_forever()
+
+    async def _session(self, reader, writer):
+        self.sessions += 1
+        self.max_sessions = max(self.max_sessions, self.sessions)
+        try:
+            writer.write(b"220 sink ESMTP\r\n")
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    writer.write(b"250-sink\r\n250 PIPELINING\r\n")
+                elif verb == b"DATA":
+                    writer.write(b"354 go\r\n")
+                    await writer.drain()
+                    while True:
+                        l = await reader.readline()
+                        if not l or l == b".\r\n":
+                            break
+                    self.count += 1
+                    writer.write(b"250 ok\r\n")
+                elif verb == b"QUIT":
+                    writer.write(b"221 bye\r\n")
+                    break
+                else:
+                    writer.write(b"250 ok\r\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            self.sessions -= 1
+            writer.close()
+
+
+def body(i):
+    line = "The quick brown fox jumps over the lazy dog; evqmail bench line.\n"
+    return (f"Subject: bench {i}\nTo: x@remote.example\n\n" + line * 30).encode()
+
+
+def run(evq, count, conc):
+    sink = Sink()
+    t = evq.Tree()
+    try:
+        t.control("smtproutes", f"remote.example:{SINK_IP}:{sink.port}\n")
+        t.control("concurrencyremote", f"{conc}\n")
+        env = t.env()
+        envelope = f"Fbench@{evq.FQDN}\0Tx@remote.example\0\0".encode()
+        errors = []
+
+        def worker(k, n):
+            for i in range(k, count, n):
+                r, w = os.pipe()
+                os.write(w, envelope)
+                os.close(w)
+                p = subprocess.run([os.path.join(t.bin, "qmail-queue")], input=body(i), stdout=r, env=env)
+                os.close(r)
+                if p.returncode:
+                    errors.append(p.returncode)
+        ths = [threading.Thread(target=worker, args=(k, 8)) for k in range(8)]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join()
+        if errors:
+            raise SystemExit(f"injection failed: {errors[:5]}")
+        t0 = time.monotonic()
+        t.start()
+        evq.wait_for(lambda: sink.count >= count, timeout=600, interval=0.05,
+                     what=lambda: f"{count} at the sink (have {sink.count})\n{t.log()[-2000:]}")
+        dt = time.monotonic() - t0
+        print(f"concurrencyremote {conc}: {count} messages in {dt:.2f} s = {count / dt:.0f} msg/s "
+              f"(max simultaneous sessions at the sink: {sink.max_sessions})", flush=True)
+    finally:
+        t.cleanup()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=5000)
+    ap.add_argument("--concurrency", default="20,100")
+    args = ap.parse_args()
+    os.environ.setdefault("EVQ_BUILD", os.path.join(SRC, "build"))
+    if os.getuid() == 0:
+        return reexec_unprivileged()
+    sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
+    import evq
+    for c in args.concurrency.split(","):
+        run(evq, args.count, int(c))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

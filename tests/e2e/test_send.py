@@ -1,6 +1,6 @@
 """End-to-end tests of qmail-start / qmail-send with the real helpers:
 local delivery, bounces (single, double, triple), queue lifetime and
-rejuvenation, ALRM, HUP, TERM, remote recipients left in remote/."""
+rejuvenation, ALRM, HUP, TERM, deferred remote recipients kept in remote/."""
 import email
 import os
 import signal
@@ -161,6 +161,8 @@ class SendTest(evq.TreeTest):
 
     def test_remote_stays_queued_and_second_send_refuses(self):
         t = self.t
+        # A relay where nothing listens: every attempt is a deferral.
+        t.control("smtproutes", f"remote.example:127.0.0.1:{evq.free_port()}\n")
         t.start()
         qq(t, "Subject: far\n\nx\n", "joe@test.example", ["far@remote.example"])
         t.wait_log(r"starting delivery \d+: msg \d+ to remote far@remote.example")

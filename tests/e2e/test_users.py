@@ -380,13 +380,16 @@ class LspawnTest(evq.TreeTest):
         self.assertEqual(s.report(), (0, "Z", "Not allowed to perform deliveries as root.\n"))
         s.close()
 
-    def test_rspawn_placeholder_defers(self):
+    def test_rspawn_speaks_the_spawn_protocol(self):
+        # Without SPAWN_WIDE_SLOTS (set only by qmail-start) qmail-rspawn
+        # offers the classic one-byte maximum and checks requests like lspawn.
         s = Spawner(self.t, prog="qmail-rspawn")
-        self.assertEqual(s.hello(), 120)
+        self.assertEqual(s.hello(), 255)
         s.request(9, "1/2", "s@x", "r@remote.example")
-        self.assertEqual(s.report(), (9, "Z", "Remote delivery is not available in this build yet. (#4.3.0)\n"))
+        slot, letter, text = s.report()
+        self.assertEqual((slot, letter), (9, "Z"))
+        self.assertIn("unable to open message", text)
         self.assertEqual(s.close(), 0)
-
 
 if __name__ == "__main__":
     unittest.main()

@@ -5,7 +5,7 @@
 #   make asan         the same tests under AddressSanitizer + UBSan (build-asan/)
 #   make run          install dependencies, build, start a private mail system
 #   make setup QMAILHOME=DIR   install a complete qmail home tree into DIR
-#   make bench        measure local delivery throughput
+#   make bench        measure local delivery, SMTP ingest, remote delivery, POP3
 #
 # Sources are found by wildcard.  In each folder, a .cc file that defines
 # `int main` is a program named like the file; `*_test.cc` files are doctest
@@ -97,6 +97,9 @@ setup: all
 
 bench: all
 	BUILD=$(BUILD) python3 tests/bench/local_rate.py
+	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/smtp_ingest.py
+	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/remote_rate.py
+	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/pop3_rate.py
 
 clean:
 	rm -rf build build-asan

@@ -14,38 +14,19 @@ Run as root it re-executes itself as the unprivileged account `evqcheck`
 (private trees are single-user trees, queue/home.h)."""
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+from benchlib import body_text, reexec_unprivileged
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 
 
-def reexec_unprivileged():
-    """As tests/run does: run as `evqcheck` in a private temporary folder."""
-    if subprocess.run(["id", "evqcheck"], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", "evqcheck"], check=True)
-    tmp = tempfile.mkdtemp(prefix="evq-bench-")
-    shutil.chown(tmp, "evqcheck", "evqcheck")
-    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-    cmd = ["setpriv", "--reuid=evqcheck", "--regid=evqcheck", "--init-groups",
-           "env", f"HOME={tmp}", f"TMPDIR={tmp}", f"EVQ_BUILD={os.environ['EVQ_BUILD']}",
-           py, os.path.abspath(__file__), *sys.argv[1:]]
-    try:
-        return subprocess.run(cmd).returncode
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def body(i):
-    line = "The quick brown fox jumps over the lazy dog; evqmail bench line.\n"
-    text = f"Subject: bench {i}\nTo: bench\n\n" + line * 30
-    return text.encode()
+    return body_text(i).encode()
 
 
 def qmail_send_pid(session):
@@ -143,7 +124,7 @@ def main():
         build = os.path.join(SRC, build)
     os.environ["EVQ_BUILD"] = build
     if os.getuid() == 0:
-        return reexec_unprivileged()
+        return reexec_unprivileged(__file__)
     sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
     import evq
     modes = ["queue", "inject"] if args.mode == "both" else [args.mode]

@@ -15,36 +15,17 @@ Run as root it re-executes itself as the unprivileged account `evqcheck`
 import argparse
 import os
 import poplib
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
+
+from benchlib import body_text, reexec_unprivileged
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 
 
-def reexec_unprivileged():
-    """As tests/run does: run as `evqcheck` in a private temporary folder."""
-    if subprocess.run(["id", "evqcheck"], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", "evqcheck"], check=True)
-    tmp = tempfile.mkdtemp(prefix="evq-bench-")
-    shutil.chown(tmp, "evqcheck", "evqcheck")
-    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-    cmd = ["setpriv", "--reuid=evqcheck", "--regid=evqcheck", "--init-groups",
-           "env", f"HOME={tmp}", f"TMPDIR={tmp}", f"EVQ_BUILD={os.environ['EVQ_BUILD']}",
-           py, os.path.abspath(__file__), *sys.argv[1:]]
-    try:
-        return subprocess.run(cmd).returncode
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def body(i):
-    line = "The quick brown fox jumps over the lazy dog; evqmail bench line.\n"
-    return (f"Subject: bench {i}\nTo: bench\n\n" + line * 30 + ".dot line\n").encode()
+    return (body_text(i) + ".dot line\n").encode()
 
 
 def main():
@@ -57,7 +38,7 @@ def main():
         build = os.path.join(SRC, build)
     os.environ["EVQ_BUILD"] = build
     if os.getuid() == 0:
-        return reexec_unprivileged()
+        return reexec_unprivileged(__file__)
     sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
     import evq
 

@@ -13,31 +13,16 @@ Run as root it re-executes itself as the unprivileged account `evqcheck`."""
 import argparse
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+from benchlib import body_text, reexec_unprivileged
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 SINK_IP = "127.0.0.5"
-
-
-def reexec_unprivileged():
-    if subprocess.run(["id", "evqcheck"], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", "evqcheck"], check=True)
-    tmp = tempfile.mkdtemp(prefix="evq-bench-")
-    shutil.chown(tmp, "evqcheck", "evqcheck")
-    cmd = ["setpriv", "--reuid=evqcheck", "--regid=evqcheck", "--init-groups",
-           "env", f"HOME={tmp}", f"TMPDIR={tmp}", f"EVQ_BUILD={os.environ['EVQ_BUILD']}",
-           "/usr/bin/python3", os.path.abspath(__file__), *sys.argv[1:]]
-    try:
-        return subprocess.run(cmd).returncode
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class Sink:
@@ -95,8 +80,7 @@ class Sink:
 
 
 def body(i):
-    line = "The quick brown fox jumps over the lazy dog; evqmail bench line.\n"
-    return (f"Subject: bench {i}\nTo: x@remote.example\n\n" + line * 30).encode()
+    return body_text(i).replace("To: bench", "To: x@remote.example").encode()
 
 
 def run(evq, count, conc):
@@ -143,7 +127,7 @@ def main():
     args = ap.parse_args()
     os.environ.setdefault("EVQ_BUILD", os.path.join(SRC, "build"))
     if os.getuid() == 0:
-        return reexec_unprivileged()
+        return reexec_unprivileged(__file__)
     sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
     import evq
     for c in args.concurrency.split(","):

@@ -7,7 +7,8 @@ qmail-send is not running, so only reception and queueing are measured.
 
   python3 tests/bench/smtp_ingest.py [--messages 5000] [--size 2048] [--sessions 1,10,50]
 
-Run it as an ordinary user (private single-user tree); not part of make check."""
+Run as root it re-executes itself as the unprivileged account `evqcheck`
+(private trees are single-user trees); not part of make check."""
 import argparse
 import os
 import smtplib
@@ -17,7 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e"))
-import evq  # noqa: E402
+from benchlib import reexec_unprivileged  # noqa: E402
 
 
 def body(size):
@@ -75,6 +76,11 @@ def main():
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--sessions", default="1,10,50")
     a = ap.parse_args()
+    os.environ.setdefault("EVQ_BUILD", os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "build"))
+    if os.getuid() == 0:
+        return reexec_unprivileged(__file__)
+    import evq
     t = evq.Tree()
     try:
         svc, port = t.serve("qmail-smtpd", opts=("-R", "-H", "-c", "200"))
@@ -90,4 +96,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

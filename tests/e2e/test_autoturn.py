@@ -17,18 +17,17 @@ these substitutions (doc/recipes.md lists them too):
     test user's own ids (in a single-user tree every qmail account is the
     caller); `chgrp qmail` and `chown -R qmaild` are no-ops and are skipped.
 """
-import asyncio
 import fcntl
 import os
 import shutil
 import smtplib
 import socket
 import subprocess
-import threading
 import time
 import unittest
 
 import evq
+from smtpsink import Recorder
 
 try:
     from aiosmtpd.controller import Controller
@@ -42,41 +41,14 @@ CUST2 = "127.0.0.3"
 SCRIPTS = os.path.join(evq.SRC, "scripts")
 
 
-class Customer:
-    """The customer's own SMTP server: records messages, can refuse RCPT with
-    `rcpt_code`, and can be slowed down (`delay` before answering DATA)."""
+class Customer(Recorder):
+    """The customer's own SMTP server (smtpsink.Recorder): records messages,
+    can refuse RCPT with `rcpt_code`, and can be slowed down (`delay`)."""
 
     def __init__(self, host, port):
-        self.messages = []
-        self.rcpt_code = None
-        self.delay = 0.0
-        self.sessions = 0
-        self.lock = threading.Lock()
+        super().__init__()
         self.ctl = Controller(self, hostname=host, port=port)
         self.ctl.start()
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        with self.lock:
-            self.sessions += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.rcpt_code:
-            return self.rcpt_code
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 accepted"
-
-    def rcpts(self):
-        with self.lock:
-            return sorted(r for m in self.messages for r in m[1])
 
     def stop(self):
         self.ctl.stop()

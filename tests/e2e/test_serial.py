@@ -11,6 +11,7 @@ import time
 import unittest
 
 import evq
+from smtpsink import Recorder, read_netstring
 
 try:
     from aiosmtpd.controller import Controller
@@ -19,41 +20,6 @@ except ImportError:  # Debian's python3-aiosmtpd; run with /usr/bin/python3
     HAVE_AIOSMTPD = False
 
 PREFIX = "autoturn-127.0.0.1-"
-
-
-class Recorder:
-    """aiosmtpd handler: records messages; `rcpt_code`/`data_code` refuse;
-    `delay` slows down the reply to DATA's end."""
-
-    def __init__(self):
-        self.messages = []
-        self.rcpt_code = None
-        self.data_code = None
-        self.delay = 0.0
-        self.sessions = 0
-        self.lock = threading.Lock()
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        with self.lock:
-            self.sessions += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.rcpt_code:
-            return self.rcpt_code
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            import asyncio
-            await asyncio.sleep(self.delay)
-        if self.data_code:
-            return self.data_code
-        with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 accepted"
 
 
 class QmtpServer:
@@ -70,20 +36,6 @@ class QmtpServer:
         self.thread = threading.Thread(target=self.loop, daemon=True)
         self.thread.start()
 
-    @staticmethod
-    def netstring(f):
-        n = b""
-        while True:
-            c = f.read(1)
-            if not c:
-                return None
-            if c == b":":
-                break
-            n += c
-        data = f.read(int(n))
-        assert f.read(1) == b","
-        return data
-
     def loop(self):
         while True:
             try:
@@ -92,11 +44,11 @@ class QmtpServer:
                 return
             with conn, conn.makefile("rwb") as f:
                 while True:
-                    body = self.netstring(f)
+                    body = read_netstring(f, eof_ok=True)
                     if body is None:
                         break
-                    sender = self.netstring(f).decode()
-                    rl = self.netstring(f)
+                    sender = read_netstring(f).decode()
+                    rl = read_netstring(f)
                     rcpts = []
                     while rl:
                         n, rest = rl.split(b":", 1)

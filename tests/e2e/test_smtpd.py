@@ -4,14 +4,13 @@ smtplib, swaks, raw sockets and a small QMTP client; messages are checked in
 the Maildir after qmail-send delivered them (FAQ 5.1, 5.2, 5.4, 5.5)."""
 import os
 import re
-import shutil
 import smtplib
 import socket
 import subprocess
 import time
 
 import evq
-from evq import wait_for
+from smtpsink import netstring, read_netstring
 
 FQDN = evq.FQDN
 
@@ -24,24 +23,6 @@ def our_tcpserver(t):
 def our_tcprules(t):
     p = os.path.join(t.bin, "tcprules")
     return p if os.path.exists(p) else "/usr/bin/tcprules"
-
-
-def netstring(b):
-    return str(len(b)).encode() + b":" + b + b","
-
-
-def read_netstring(f):
-    n = b""
-    while True:
-        c = f.read(1)
-        if not c:
-            raise EOFError("connection closed in a netstring")
-        if c == b":":
-            break
-        n += c
-    data = f.read(int(n))
-    assert f.read(1) == b","
-    return data
 
 
 class Raw:

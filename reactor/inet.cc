@@ -209,6 +209,11 @@ std::vector<std::string> apply_env(std::vector<std::string> env, const std::vect
   return env;
 }
 
+std::optional<std::string> env_var(const char* name) {
+  const char* v = ::getenv(name);
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
 std::vector<std::string> current_env() {
   std::vector<std::string> out;
   for (char** e = environ; e && *e; ++e) out.emplace_back(*e);

@@ -64,6 +64,8 @@ using EnvChange = std::pair<std::string, std::optional<std::string>>;
 std::vector<EnvChange> tcp_env_changes(const TcpInfo& info);
 /// Applies changes to a "K=V" list: old entries of each name go, new ones come last.
 std::vector<std::string> apply_env(std::vector<std::string> env, const std::vector<EnvChange>& changes);
+/// The value of environment variable `name`, or nullopt when it is unset.
+std::optional<std::string> env_var(const char* name);
 /// Our own environment as a "K=V" list.
 std::vector<std::string> current_env();
 /// A field of a tcpserver log line: at most 100 bytes, then "..."; bytes

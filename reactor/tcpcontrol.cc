@@ -16,13 +16,6 @@
 
 using namespace reactor;
 
-namespace {
-std::optional<std::string> env(const char* name) {
-  const char* v = getenv(name);
-  return v ? std::optional<std::string>(v) : std::nullopt;
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   if (argc < 3) {
     write_all(2, "tcpcontrol: usage: tcpcontrol rules.cdb program [ arg ... ]\n");
@@ -30,13 +23,13 @@ int main(int argc, char** argv) {
   }
   // Without an address nothing but the default rule could match; refuse to
   // guess (tcpserver or tcp-env must run first).
-  auto ip = env("TCPREMOTEIP");
+  auto ip = env_var("TCPREMOTEIP");
   if (!ip) {
     write_all(2, "tcpcontrol: fatal: TCPREMOTEIP is not set\n");
     return 111;
   }
   // Like tcpserver -x without -X: an unreadable or missing cdb drops the connection.
-  auto m = match_rules_file(argv[1], *ip, env("TCPREMOTEHOST"), env("TCPREMOTEINFO"));
+  auto m = match_rules_file(argv[1], *ip, env_var("TCPREMOTEHOST"), env_var("TCPREMOTEINFO"));
   if (!m) {
     std::string why = m.error().text == "ENOENT" ? errno_text(ENOENT) : m.error().text;
     write_all(2, std::string("tcpcontrol: fatal: unable to read ") + argv[1] + ": " + why + "\n");

@@ -5,24 +5,18 @@
 #include <string>
 
 #include "reactor/fd.h"
+#include "reactor/inet.h"
 #include "reactor/rules.h"
 
 using namespace reactor;
-
-namespace {
-std::optional<std::string> env(const char* name) {
-  const char* v = getenv(name);
-  return v ? std::optional<std::string>(v) : std::nullopt;
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     write_all(2, "tcprulescheck: usage: tcprulescheck rules.cdb\n");
     return 100;
   }
-  std::string ip = env("TCPREMOTEIP").value_or("0.0.0.0");
-  auto m = match_rules_file(argv[1], ip, env("TCPREMOTEHOST"), env("TCPREMOTEINFO"));
+  std::string ip = env_var("TCPREMOTEIP").value_or("0.0.0.0");
+  auto m = match_rules_file(argv[1], ip, env_var("TCPREMOTEHOST"), env_var("TCPREMOTEINFO"));
   if (!m) {
     std::string why = m.error().text == "ENOENT" ? errno_text(ENOENT) : m.error().text;
     write_all(2, std::string("tcprulescheck: fatal: unable to read ") + argv[1] + ": " + why + "\n");

@@ -30,3 +30,19 @@ def reexec_unprivileged(script):
 def body_text(i):
     """Header and 30 lines: about 2 KB."""
     return f"Subject: bench {i}\nTo: bench\n\n" + LINE * 30
+
+
+def enter(script):
+    """Common start of a benchmark: settles EVQ_BUILD (default ./build), and
+    either re-runs `script` unprivileged (as root: returns its exit code and
+    None) or returns (None, the e2e harness module evq)."""
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    build = os.environ.get("EVQ_BUILD") or os.environ.get("BUILD", "build")
+    if not os.path.isabs(build):
+        build = os.path.join(src, build)
+    os.environ["EVQ_BUILD"] = build
+    if os.getuid() == 0:
+        return reexec_unprivileged(script), None
+    sys.path.insert(0, os.path.join(src, "tests", "e2e"))
+    import evq
+    return None, evq

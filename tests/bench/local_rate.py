@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from benchlib import body_text, reexec_unprivileged
+from benchlib import body_text, enter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
@@ -119,17 +119,12 @@ def main():
     ap.add_argument("--injectors", type=int, default=4, help="concurrent injectors (default 4)")
     ap.add_argument("--mode", choices=("queue", "inject", "both"), default="both")
     args = ap.parse_args()
-    build = os.environ.get("EVQ_BUILD") or os.environ.get("BUILD", "build")
-    if not os.path.isabs(build):
-        build = os.path.join(SRC, build)
-    os.environ["EVQ_BUILD"] = build
-    if os.getuid() == 0:
-        return reexec_unprivileged(__file__)
-    sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
-    import evq
+    rc, evq = enter(__file__)
+    if evq is None:
+        return rc
     modes = ["queue", "inject"] if args.mode == "both" else [args.mode]
     print(f"evqmail local delivery benchmark: {args.count} messages of ~2 KB, one recipient each, "
-          f"{args.injectors} concurrent injectors, build {build}")
+          f"{args.injectors} concurrent injectors, build {os.environ['EVQ_BUILD']}")
     for m in modes:
         r = run_mode(evq, m, args.count, args.injectors)
         via = "bin/qmail-queue" if m == "queue" else "bin/qmail-inject"

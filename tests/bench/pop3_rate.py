@@ -18,7 +18,7 @@ import poplib
 import sys
 import time
 
-from benchlib import body_text, reexec_unprivileged
+from benchlib import body_text, enter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
@@ -33,14 +33,9 @@ def main():
     ap.add_argument("--count", type=int, default=10000)
     ap.add_argument("--tcpserver", default=None, help="tcpserver to use (default: ours)")
     args = ap.parse_args()
-    build = os.environ.get("EVQ_BUILD") or os.environ.get("BUILD", "build")
-    if not os.path.isabs(build):
-        build = os.path.join(SRC, build)
-    os.environ["EVQ_BUILD"] = build
-    if os.getuid() == 0:
-        return reexec_unprivileged(__file__)
-    sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
-    import evq
+    rc, evq = enter(__file__)
+    if evq is None:
+        return rc
 
     t = evq.Tree()
     try:
@@ -63,7 +58,7 @@ def main():
                           os.path.join(t.bin, "qmail-pop3d"), "Maildir",
                           tcpserver=args.tcpserver, env={"POPUP_FAILDELAY": "0"}, name="pop3")
         print(f"evqmail POP3 benchmark: {args.count} messages, {total / 1e6:.1f} MB, "
-              f"tcpserver {args.tcpserver or 'ours'}, build {build}")
+              f"tcpserver {args.tcpserver or 'ours'}, build {os.environ['EVQ_BUILD']}")
         steps = []
 
         def step(name, fn):

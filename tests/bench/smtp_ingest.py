@@ -18,7 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e"))
-from benchlib import reexec_unprivileged  # noqa: E402
+from benchlib import enter  # noqa: E402
 
 
 def body(size):
@@ -76,11 +76,9 @@ def main():
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--sessions", default="1,10,50")
     a = ap.parse_args()
-    os.environ.setdefault("EVQ_BUILD", os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), "build"))
-    if os.getuid() == 0:
-        return reexec_unprivileged(__file__)
-    import evq
+    rc, evq = enter(__file__)
+    if evq is None:
+        return rc
     t = evq.Tree()
     try:
         svc, port = t.serve("qmail-smtpd", opts=("-R", "-H", "-c", "200"))

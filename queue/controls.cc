@@ -89,6 +89,17 @@ reactor::Result<Controls> load_controls(const std::string& dir) {
   if (!(s = line_default(p("doublebouncehost"), c.me, true, "doublebouncehost", c.doublebouncehost)))
     return s.error();
 
+  // evqmail's opt-in bounce controls (queue.md 4.7): an unknown format is an
+  // error, so a typo never silently falls back to the other format.
+  auto bf = reactor::control_line(p("bounceformat"));
+  if (!bf) return bf.error();
+  if (*bf) {
+    auto f = parse_bounce_format(**bf);
+    if (!f) return reactor::temp_error("control/bounceformat: unknown format " + **bf);
+    c.bounceformat = *f;
+  }
+  if (!(s = number(p("bouncemaxbytes"), c.bouncemaxbytes))) return s.error();
+
   unsigned long cl = c.concurrency[0], cr = c.concurrency[1];
   if (!(s = number(p("concurrencylocal"), cl))) return s.error();
   if (!(s = number(p("concurrencyremote"), cr))) return s.error();

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "queue/bounce.h"
 #include "reactor/result.h"
 
 namespace queue {
@@ -24,6 +25,8 @@ struct Controls {
   std::string bouncehost = "bouncehost";
   std::string doublebounceto = "postmaster";
   std::string doublebouncehost = "doublebouncehost";
+  BounceFormat bounceformat = BounceFormat::qsbmf;  ///< control/bounceformat (evqmail)
+  unsigned long bouncemaxbytes = 0;               ///< control/bouncemaxbytes; 0 = no cap
 
   /// True if `domain` is listed in locals (case-insensitive).
   bool is_local(const std::string& domain) const;

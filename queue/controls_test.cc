@@ -73,3 +73,27 @@ TEST_CASE("controls: explicit values, virtualdomains and bad numbers") {
   d.put("concurrencylocal", "many\n");
   CHECK_FALSE(queue::load_controls(d.path).ok());
 }
+
+TEST_CASE("controls: bounceformat and bouncemaxbytes") {
+  TempDir d;
+  d.put("me", "me.example\n");
+  auto c = queue::load_controls(d.path);
+  REQUIRE(c.ok());
+  CHECK(c->bounceformat == queue::BounceFormat::qsbmf);  // qmail's format unless asked
+  CHECK(c->bouncemaxbytes == 0);                         // no cap unless asked
+  d.put("bounceformat", "RFC3464  \n");
+  d.put("bouncemaxbytes", "10240\n");
+  c = queue::load_controls(d.path);
+  REQUIRE(c.ok());
+  CHECK(c->bounceformat == queue::BounceFormat::rfc3464);
+  CHECK(c->bouncemaxbytes == 10240);
+  d.put("bounceformat", "qsbmf\n");
+  c = queue::load_controls(d.path);
+  REQUIRE(c.ok());
+  CHECK(c->bounceformat == queue::BounceFormat::qsbmf);
+  d.put("bounceformat", "mime\n");  // a typo must not silently pick a format
+  CHECK_FALSE(queue::load_controls(d.path).ok());
+  d.put("bounceformat", "rfc3464\n");
+  d.put("bouncemaxbytes", "lots\n");
+  CHECK_FALSE(queue::load_controls(d.path).ok());
+}

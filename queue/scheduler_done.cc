@@ -13,6 +13,36 @@
 
 namespace queue {
 
+namespace {
+// The first `n` bytes of `path` (fewer if the file is shorter).
+bool read_prefix(const std::string& path, size_t n, std::string& out) {
+  reactor::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return false;
+  out.resize(n);
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = reactor::read_some(fd.get(), out.data() + got, n - got);
+    if (r < 0) return false;
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  out.resize(got);
+  return true;
+}
+
+// Whether qmail-send hands `recip` to the local channel (locals or virtualdomains),
+// which decides the Diagnostic-Code type of an RFC 3464 report.
+bool delivered_locally(const Controls& c, std::string_view recip) {
+  size_t at = recip.rfind('@');
+  if (at == std::string_view::npos) return true;
+  std::string addr(recip), domain(recip.substr(at + 1));
+  if (c.is_local(domain) || c.vdom(addr)) return true;
+  for (size_t dot = 0; dot != std::string::npos; dot = domain.find('.', dot + 1))
+    if (c.vdom(domain.substr(dot))) return true;
+  return false;
+}
+}  // namespace
+
 bool Scheduler::clean(const std::string& req) {
   if (!clean_alive_) return false;
   int r = world_.cleaner->clean(req);
@@ -58,9 +88,45 @@ bool Scheduler::inject_bounce(MsgId id) {
   } else {
     bool single = !sender.empty();
     std::string to = single ? sender : controls_.doublebounceto + "@" + controls_.doublebouncehost;
-    std::string head = bounce_head(date822_utc(world_.clock->now()), controls_.bouncefrom,
-                                   controls_.bouncehost, to, sender, *entries);
-    auto qp = world_.injector->inject(single ? "" : "#@[]", to, head, path(Dir::mess, id));
+    std::string head, mess = path(Dir::mess, id);
+    std::time_t now = world_.clock->now();
+    struct stat st;
+    if (::stat(mess.c_str(), &st) != 0) {
+      warn("unable to stat " + rel(Dir::mess, id));
+      return false;
+    }
+    const unsigned long cap = controls_.bouncemaxbytes;
+    const bool over = cap != 0 && static_cast<unsigned long>(st.st_size) > cap;
+    if (controls_.bounceformat == BounceFormat::qsbmf && !over) {
+      // qmail's bounce, byte for byte: the message is streamed from mess/.
+      head = bounce_head(date822_utc(now), controls_.bouncefrom, controls_.bouncehost, to, sender,
+                         *entries);
+    } else {
+      // The opt-in forms are composed whole; past the cap only the header
+      // (within the first `cap` bytes) is read, so memory stays bounded.
+      std::string msg;
+      if (!read_prefix(mess, over ? cap : static_cast<size_t>(st.st_size), msg)) {
+        warn("unable to read " + rel(Dir::mess, id));
+        return false;
+      }
+      BounceSpec b;
+      b.date = date822_utc(now);
+      b.bouncefrom = controls_.bouncefrom;
+      b.bouncehost = controls_.bouncehost;
+      b.to = to;
+      b.sender = sender;
+      b.entries = *entries;
+      b.format = controls_.bounceformat;
+      b.reporting_mta = controls_.me;
+      b.arrival_date = date822_utc(birth);
+      b.boundary_seed = std::to_string(id) + "." + std::to_string(now);
+      b.is_local = [this](std::string_view r) { return delivered_locally(controls_, r); };
+      ReturnedCopy copy{msg, over, cap};
+      if (over) copy.text = message_header(msg, cap);
+      head = compose_bounce(b, copy);
+      mess = "/dev/null";  // BounceInjector appends a file; the copy is already in `head`
+    }
+    auto qp = world_.injector->inject(single ? "" : "#@[]", to, head, mess);
     if (!qp) {
       warn("trouble injecting bounce message, will try later");
       return false;

@@ -69,7 +69,7 @@ void append_mbox_message(std::string& out, std::string_view msg, time_t t) {
 
 namespace {
 reactor::Status append_dir(const std::string& maildir, const char* sub, time_t now,
-                           std::vector<MaildirEntry>& out) {
+                           std::vector<MboxSource>& out) {
   std::string dir = maildir + "/" + sub;
   DIR* d = opendir(dir.c_str());
   if (!d) return reactor::temp_error(std::string("unable to scan $MAILDIR/") + sub + ": " +
@@ -93,14 +93,14 @@ reactor::Status append_dir(const std::string& maildir, const char* sub, time_t n
 }
 }  // namespace
 
-reactor::Result<std::vector<MaildirEntry>> scan_maildir(const std::string& maildir, time_t now,
+reactor::Result<std::vector<MboxSource>> scan_maildir(const std::string& maildir, time_t now,
                                                         bool with_cur) {
-  std::vector<MaildirEntry> v;
+  std::vector<MboxSource> v;
   if (auto s = append_dir(maildir, "new", now, v); !s) return s.error();
   if (with_cur)
     if (auto s = append_dir(maildir, "cur", now, v); !s) return s.error();
   std::stable_sort(v.begin(), v.end(),
-                   [](const MaildirEntry& a, const MaildirEntry& b) { return a.mtime < b.mtime; });
+                   [](const MboxSource& a, const MboxSource& b) { return a.mtime < b.mtime; });
   return v;
 }
 

@@ -20,14 +20,15 @@ std::string mbox_from_line(std::string_view first_line, time_t t);
 /// Appends one message as an mbox entry: From_ line, quoted lines, blank line.
 void append_mbox_message(std::string& out, std::string_view message, time_t t);
 
-/// A message file in a Maildir.
-struct MaildirEntry {
+/// A message file in a Maildir to move into the mbox (a name of its own:
+/// queue::MaildirEntry of maildir.h is another type, and one name must mean one type).
+struct MboxSource {
   std::string path;  ///< "new/..." or "cur/...", relative to the Maildir
   time_t mtime;
 };
 /// Messages of new/ (and cur/ if `with_cur`) whose mtime is before `now`
 /// (later ones may be mid-delivery order-wise), oldest first.
-reactor::Result<std::vector<MaildirEntry>> scan_maildir(const std::string& maildir, time_t now,
+reactor::Result<std::vector<MboxSource>> scan_maildir(const std::string& maildir, time_t now,
                                                         bool with_cur = true);
 /// Removes files in tmp/ not accessed for 36 hours.
 void clean_maildir_tmp(const std::string& maildir, time_t now);

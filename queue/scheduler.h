@@ -2,7 +2,7 @@
 // The heart of qmail-send (queue.md 4.1-4.8): incremental todo processing,
 // per-channel priority queues keyed by next-try time, jobs and delivery slots,
 // bounce accumulation and completion. The world is injected (Clock, Spawner,
-// Cleaner, BounceInjector) so tests run it without fork or sleep.
+// CleanService, BounceInjector) so tests run it without fork or sleep.
 
 #include <ctime>
 #include <dirent.h>
@@ -39,9 +39,9 @@ class Spawner {
 };
 
 /// qmail-clean on fd 5/6 (queue.md 4.9).
-class Cleaner {
+class CleanService {
  public:
-  virtual ~Cleaner() = default;
+  virtual ~CleanService() = default;
   /// Sends "todo/N" or "foop/N"; 1 on '+', 0 on '!', -1 if the connection is lost.
   virtual int clean(const std::string& request) = 0;
 };
@@ -59,7 +59,7 @@ class BounceInjector {
 struct SchedulerWorld {
   Clock* clock;
   Spawner* spawner;
-  Cleaner* cleaner;
+  CleanService* cleaner;
   BounceInjector* injector;
   const SendLog* log;
   std::string queue_dir = ".";  ///< QMAILHOME/queue (qmail-send runs inside it)

@@ -1,5 +1,5 @@
 // qmail-send's libev driver (see scheduler_loop.h): real implementations of
-// the scheduler's Clock, Spawner, Cleaner and BounceInjector over the pipes
+// the scheduler's Clock, Spawner, CleanService and BounceInjector over the pipes
 // that qmail-start set up, and the loop that pumps the scheduler.
 #include "queue/scheduler_loop.h"
 
@@ -96,7 +96,7 @@ class PipeSpawner : public Spawner {
 };
 
 // qmail-clean answers quickly; like qmail-send we wait for its one byte.
-class PipeCleaner : public Cleaner {
+class PipeCleaner : public CleanService {
  public:
   int clean(const std::string& req) override {
     std::string msg = req;

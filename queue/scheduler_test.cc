@@ -33,7 +33,7 @@ struct FakeSpawner : queue::Spawner {
   void send(int c, const queue::proto::Request& r) override { sent.emplace_back(c, r); }
 };
 
-struct FakeCleaner : queue::Cleaner {
+struct FakeCleaner : queue::CleanService {
   std::string dir;
   std::vector<std::string> reqs;
   int clean(const std::string& req) override {

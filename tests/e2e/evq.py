@@ -15,12 +15,15 @@ import unittest
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("EVQ_BUILD", os.path.join(SRC, "build"))
 FQDN = "test.example"
+# Sanitizer builds (make asan sets EVQ_SANITIZED=1) run every program a few
+# times slower: deadlines stretch, passing tests take no longer.
+TIME_SCALE = 3.0 if os.environ.get("EVQ_SANITIZED") == "1" else 1.0
 
 
 def wait_for(pred, timeout=20.0, interval=0.02, what="condition"):
     """Polls pred() until it returns a true value or the deadline passes.
     `what` may be a callable, evaluated only on failure (e.g. to show the log)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * TIME_SCALE
     while True:
         v = pred()
         if v:
@@ -118,7 +121,8 @@ class Tree:
             "QMAILHOME": self.home,
             "LANG": "C",
         }
-        for k in ("TMPDIR",):
+        # The sanitizer options of tests/run (reports to files) reach our programs.
+        for k in ("TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if k in os.environ:
                 e[k] = os.environ[k]
         e.update({k: v for k, v in extra.items() if v is not None})

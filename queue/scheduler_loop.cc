@@ -4,6 +4,7 @@
 #include "queue/scheduler_loop.h"
 
 #include <cerrno>
+#include <ctime>
 #include <csignal>
 #include <fcntl.h>
 #include <functional>
@@ -22,7 +23,11 @@ constexpr int kLogFd = 0;
 constexpr int kChanOut[2] = {1, 3};
 constexpr int kChanIn[2] = {2, 4};
 constexpr int kCleanOut = 5, kCleanIn = 6;
-constexpr int kMaxStepsPerTick = 64;  // bounded work per loop iteration (fairness)
+// Bounded work per loop iteration (fairness): at most this many steps, and
+// no new step once this much time has gone, so that the report pipes are
+// read between todo files (each costs fsyncs) and free slots refill at once.
+constexpr int kMaxStepsPerTick = 64;
+constexpr long kMaxTickNanos = 2'000'000;
 
 class SystemClock : public Clock {
  public:
@@ -179,7 +184,14 @@ class SendLoop {
   void pump() {
     if (done_) return;
     int n = 0;
-    while (n < kMaxStepsPerTick && sched_.step()) ++n;
+    struct timespec t0, t1;
+    ::clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool more = true;
+    while (n < kMaxStepsPerTick && (more = sched_.step())) {
+      ++n;
+      ::clock_gettime(CLOCK_MONOTONIC, &t1);
+      if ((t1.tv_sec - t0.tv_sec) * 1'000'000'000L + (t1.tv_nsec - t0.tv_nsec) >= kMaxTickNanos) break;
+    }
     if (sched_.exiting()) {
       trigger_io_.stop();
       if (sched_.can_exit()) {
@@ -192,7 +204,7 @@ class SendLoop {
       }
     }
     std::time_t w = sched_.next_wakeup();
-    double after = n >= kMaxStepsPerTick ? 0 : static_cast<double>(w) - ev_time() + 0.01;
+    double after = more ? 0 : static_cast<double>(w) - ev_time() + 0.01;
     if (after < 0) after = 0;
     timer_.start(after);
   }

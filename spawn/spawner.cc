@@ -8,9 +8,38 @@
 #include <unistd.h>
 
 #include "queue/home.h"
-#include "spawn/lspawn.h"  // OutputCollector, check_request (to move here, see report)
 
 namespace spawn {
+
+void OutputCollector::add(std::string_view bytes) {
+  if (truncated_) return;
+  text_.append(bytes);
+  if (text_.size() > kTruncReport) {
+    // Same cut as qmail: room for the note and a little slack.
+    static constexpr std::string_view kNote = "\nError report too long, sorry.\n";
+    text_.resize(kTruncReport - kNote.size() - 3);
+    text_.append(kNote);
+    truncated_ = true;
+  }
+}
+
+std::optional<std::string> check_request(const queue::proto::Request& r, int slots, bool slot_busy) {
+  if (r.slot >= slots) return std::string("ZInternal error: delnum too big. (#4.3.5)\n");
+  if (slot_busy) return std::string("ZInternal error: delnum in use. (#4.3.5)\n");
+  // The message name must be "S/N": digits with one inner slash. It is opened
+  // relative to queue/mess, so anything else could escape the queue.
+  size_t slash = r.mess.find('/');
+  bool ok = slash != std::string::npos && slash != 0 && slash + 1 != r.mess.size() &&
+            r.mess.find('/', slash + 1) == std::string::npos;
+  for (size_t i = 0; ok && i < r.mess.size(); ++i)
+    if (i != slash && (r.mess[i] < '0' || r.mess[i] > '9')) ok = false;
+  if (r.mess.size() > 100) return std::string("DInternal error: messid too long. (#5.3.5)\n");
+  if (r.mess.empty()) return std::string("DInternal error: messid too short. (#5.3.5)\n");
+  if (!ok) return std::string("DInternal error: messid has nonnumerics. (#5.3.5)\n");
+  if (r.recipient.rfind('@') == std::string::npos)
+    return std::string("DSorry, address must include host name. (#5.1.3)\n");
+  return std::nullopt;
+}
 
 unsigned slots_for_fds(unsigned long fd_limit, unsigned per_child) {
   // Kept for the spawner: stdio, the loop's own fds, the message being opened.
@@ -109,6 +138,7 @@ void Spawner::handle(const queue::proto::Request& r) {
   if (!S_ISREG(st.st_mode)) return send(r.slot, "ZSorry, message has wrong type. (#4.3.5)\n");
   // qmailq must be trusted; a message owned by anyone else is not ours.
   if (st.st_uid != qmailq_uid_) return send(r.slot, "ZSorry, message has wrong owner. (#4.3.5)\n");
+  if (auto quick = ch_.shortcut(r)) return send(r.slot, *quick);
 
   int pi[2];
   if (::pipe2(pi, O_CLOEXEC) != 0) return send(r.slot, "Zqmail-spawn unable to create pipe. (#4.3.0)\n");

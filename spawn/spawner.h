@@ -4,9 +4,12 @@
 // slots, one child per delivery with its output collected, and one report
 // per delivery. What a child runs and how its result reads is the channel's.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <sys/types.h>
 
@@ -15,6 +18,24 @@
 #include "queue/spawn_proto.h"
 
 namespace spawn {
+
+constexpr size_t kTruncReport = 3000;  ///< qmail's truncreport: cap on one delivery's output
+
+/// The output of one delivery child, cut like qmail's spawn.c does.
+class OutputCollector {
+ public:
+  /// Appends bytes; past kTruncReport the text is cut and ends with a note.
+  void add(std::string_view bytes);
+  const std::string& text() const { return text_; }
+  void clear() { text_.clear(); truncated_ = false; }
+
+ private:
+  std::string text_;
+  bool truncated_ = false;
+};
+
+/// Validates a request as the spawner must; the error report ("D..."/"Z...") or nullopt.
+std::optional<std::string> check_request(const queue::proto::Request& r, int slots, bool slot_busy);
 
 /// How many slots a spawner can serve with `fd_limit` descriptors when each
 /// delivery costs `per_child` of them (a few are kept for the spawner itself).
@@ -31,6 +52,8 @@ class Channel {
   virtual pid_t launch(const queue::proto::Request& r, int fd_mess, int fd_out) = 0;
   /// Report letter and text for a child that ended with `wstat` and wrote `output`.
   virtual std::string report(int wstat, const std::string& output) = 0;
+  /// A report to send at once instead of launching (after the message checks), if any.
+  virtual std::optional<std::string> shortcut(const queue::proto::Request&) { return std::nullopt; }
 };
 
 /// The spawn loop: requests on `in`, reports on `out`, children through `ch`.

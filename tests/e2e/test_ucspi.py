@@ -109,6 +109,8 @@ class UcspiTest(evq.TreeTest):
             s = socket.create_connection(("127.0.0.1", port), timeout=10)
             socks.append(s)
         svc.wait_log(r"tcpserver: status: 2/2\n")
+        # The children write their own "pid" lines, after the parent's status.
+        svc.wait_log(r"tcpserver: pid ", count=2)
         # The third connection waits in the backlog: no third child starts.
         deadline = time.monotonic() + 0.5
         while time.monotonic() < deadline:

@@ -176,6 +176,24 @@ class Tree:
             raise AssertionError(f"{prog} {args} exited {p.returncode}: {p.stderr!r} {p.stdout!r}")
         return p
 
+    def queue(self, message, sender, rcpts, check=True):
+        """Queues one message through bin/qmail-queue with an exact envelope
+        (F sender, T rcpts); returns qmail-queue's exit code."""
+        if isinstance(message, str):
+            message = message.encode()
+        env = b"F" + sender.encode() + b"\0" + b"".join(b"T" + r.encode() + b"\0" for r in rcpts) + b"\0"
+        r, w = os.pipe()
+        os.write(w, env)
+        os.close(w)
+        try:
+            p = subprocess.run([self.path("bin", "qmail-queue")], input=message, stdout=r,
+                               env=self.env(), timeout=30)
+        finally:
+            os.close(r)
+        if check:
+            assert p.returncode == 0, f"qmail-queue exited {p.returncode}"
+        return p.returncode
+
     def inject(self, message, *args, env=None, check=True):
         if isinstance(message, str):
             message = message.encode()

@@ -5,7 +5,6 @@ read by Python's email package from the sender's Maildir."""
 import email
 import os
 import signal
-import subprocess
 
 import evq
 
@@ -14,16 +13,7 @@ SEPARATOR = "--- Below this line is a copy of the message.\n"
 
 def qq(t, msg, sender, rcpts):
     """Queues one message through bin/qmail-queue with an exact envelope."""
-    env = b"F" + sender.encode() + b"\0" + b"".join(b"T" + r.encode() + b"\0" for r in rcpts) + b"\0"
-    r, w = os.pipe()
-    os.write(w, env)
-    os.close(w)
-    try:
-        p = subprocess.run([t.path("bin", "qmail-queue")], input=msg.encode(), stdout=r,
-                           env=t.env(), timeout=30)
-    finally:
-        os.close(r)
-    assert p.returncode == 0, f"qmail-queue exited {p.returncode}"
+    t.queue(msg, sender, rcpts)
 
 
 class DsnTest(evq.TreeTest):

@@ -1,9 +1,12 @@
 // Bounce composition (see bounce.h).
 #include "queue/bounce.h"
 
+#include <fcntl.h>
+
 #include <cctype>
 
 #include "reactor/control.h"
+#include "reactor/fd.h"
 
 namespace queue {
 
@@ -285,7 +288,8 @@ std::string_view message_header(std::string_view msg, size_t max) {
   return msg.substr(0, end);
 }
 
-std::string mime_boundary(std::string_view seed, const std::vector<std::string_view>& texts) {
+std::string mime_boundary(std::string_view seed, const std::vector<std::string_view>& texts,
+                          const std::function<bool(std::string_view)>& also) {
   // "=_" cannot occur in base64 or in quoted-printable output; the check
   // below covers every other text the report carries.
   for (unsigned n = 0;; ++n) {
@@ -295,6 +299,7 @@ std::string mime_boundary(std::string_view seed, const std::vector<std::string_v
     bool clash = false;
     for (auto t : texts)
       if (t.find(b) != std::string_view::npos) clash = true;
+    if (!clash && also && also(b)) clash = true;
     if (!clash) return b;
   }
 }
@@ -320,28 +325,32 @@ std::string delivery_status(const BounceSpec& spec) {
 }
 }  // namespace
 
-std::string compose_bounce(const BounceSpec& spec, const ReturnedCopy& copy) {
+BounceParts compose_bounce_parts(const BounceSpec& spec, const ReturnedCopy& copy) {
   const bool single = !spec.sender.empty();
+  const bool streamed = static_cast<bool>(copy.streamed_contains);
   std::string returned = return_path(spec.sender);
-  returned.append(copy.text);
+  if (!streamed) returned.append(copy.text);
   if (spec.format == BounceFormat::qsbmf) {
-    std::string m = bounce_head(spec.date, spec.bouncefrom, spec.bouncehost, spec.to, spec.sender,
-                                spec.entries);
-    m.append(copy.text);
+    BounceParts p{bounce_head(spec.date, spec.bouncefrom, spec.bouncehost, spec.to, spec.sender, spec.entries),
+                  {}};
+    if (streamed) return p;
+    p.head.append(copy.text);
     if (copy.header_only) {
-      if (!copy.text.empty() && copy.text.back() != '\n') m += '\n';
-      m += '\n';
-      m += stripped_note(copy.cap);
+      if (!copy.text.empty() && copy.text.back() != '\n') p.head += '\n';
+      p.head += '\n';
+      p.head += stripped_note(copy.cap);
     }
-    return m;
+    return p;
   }
 
   std::string text = qsbmf_text(spec.bouncehost, single, spec.entries);
   if (copy.header_only) text += "\n" + stripped_note(copy.cap);
   std::string status = delivery_status(spec);
-  std::string b = mime_boundary(spec.boundary_seed, {text, status, returned});
+  std::string b = mime_boundary(spec.boundary_seed, {text, status, returned}, copy.streamed_contains);
 
-  std::string m = bounce_fields(spec.date, spec.bouncefrom, spec.bouncehost, spec.to);
+  BounceParts p;
+  std::string& m = p.head;
+  m = bounce_fields(spec.date, spec.bouncefrom, spec.bouncehost, spec.to);
   m += "MIME-Version: 1.0\n";
   m += "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"" + b + "\"\n\n";
   // Each delimiter owns the line break before it (RFC 2046 5.1.1), hence "\n--".
@@ -350,8 +359,31 @@ std::string compose_bounce(const BounceSpec& spec, const ReturnedCopy& copy) {
   m += "\n--" + b + "\nContent-Type: ";
   m += copy.header_only ? "text/rfc822-headers" : "message/rfc822";
   m += "\n\n" + returned;
-  m += "\n--" + b + "--\n";
-  return m;
+  p.tail = "\n--" + b + "--\n";
+  return p;
+}
+
+std::string compose_bounce(const BounceSpec& spec, const ReturnedCopy& copy) {
+  BounceParts p = compose_bounce_parts(spec, copy);
+  return p.head + p.tail;
+}
+
+bool file_contains(const std::string& path, std::string_view needle) {
+  if (needle.empty()) return true;
+  reactor::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return false;
+  // A window of one chunk plus the last needle.size() - 1 bytes of the one
+  // before, so a match across two reads is still seen.
+  const size_t keep = needle.size() - 1;
+  std::string win;
+  char buf[65536];
+  for (;;) {
+    ssize_t r = reactor::read_some(fd.get(), buf, sizeof buf);
+    if (r <= 0) return false;
+    win.append(buf, static_cast<size_t>(r));
+    if (win.find(needle) != std::string::npos) return true;
+    if (win.size() > keep) win.erase(0, win.size() - keep);
+  }
 }
 
 }  // namespace queue

@@ -76,13 +76,34 @@ struct ReturnedCopy {
   std::string_view text;     ///< message bytes, or message_header() of them
   bool header_only = false;  ///< true when the message exceeded `cap`
   unsigned long cap = 0;     ///< bouncemaxbytes in force (for the note)
+  /// Set when the whole message is streamed by the caller between the head
+  /// and the tail of compose_bounce_parts() instead of being in `text`:
+  /// tells whether a string occurs in that message (for the MIME boundary).
+  std::function<bool(std::string_view)> streamed_contains;
 };
 
-/// A complete bounce (headers and body, LF lines) in `spec.format` around `copy`.
-/// QSBMF with a whole copy equals bounce_head() followed by the message.
+/// A bounce cut around the returned copy: head + copy + tail is the message.
+struct BounceParts {
+  std::string head;
+  std::string tail;
+};
+
+/// A bounce in `spec.format` around `copy` (headers and body, LF lines).
+/// The copy is inside `head` unless `copy.streamed_contains` is set; then
+/// the caller sends the message between `head` and `tail`, and the result
+/// is byte for byte what an in-memory copy gives.
+BounceParts compose_bounce_parts(const BounceSpec& spec, const ReturnedCopy& copy);
+/// The whole bounce in memory. QSBMF with a whole copy equals bounce_head()
+/// followed by the message.
 std::string compose_bounce(const BounceSpec& spec, const ReturnedCopy& copy);
 
-/// A MIME boundary built from `seed` that occurs nowhere in `texts`.
-std::string mime_boundary(std::string_view seed, const std::vector<std::string_view>& texts);
+/// A MIME boundary built from `seed` that occurs nowhere in `texts` (nor,
+/// when `also` is given, where it says so).
+std::string mime_boundary(std::string_view seed, const std::vector<std::string_view>& texts,
+                          const std::function<bool(std::string_view)>& also = {});
+
+/// Whether the file at `path` contains `needle`, read in bounded chunks; false
+/// if it cannot be read.
+bool file_contains(const std::string& path, std::string_view needle);
 
 }  // namespace queue

@@ -1,11 +1,16 @@
 // Unit tests of bounce composition.
 #include "queue/bounce.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
+
+#include "reactor/fd.h"
 
 TEST_CASE("bounce: VERP sender expansion") {
   CHECK(queue::verp_sender("list-owner-@example.org-@[]", "joe@example.net") ==
@@ -182,9 +187,9 @@ TEST_CASE("bounce: QSBMF composition equals qmail's head plus the copy") {
   auto s = spec(queue::BounceFormat::qsbmf);
   std::string msg = "Received: x\n\nbody\n";
   std::string head = queue::bounce_head(s.date, s.bouncefrom, s.bouncehost, s.to, s.sender, s.entries);
-  CHECK(queue::compose_bounce(s, {msg, false, 0}) == head + msg);
+  CHECK(queue::compose_bounce(s, {msg, false, 0, {}}) == head + msg);
   // Past the cap: the header, a blank line and the note.
-  std::string capped = queue::compose_bounce(s, {queue::message_header(msg, 12), true, 12});
+  std::string capped = queue::compose_bounce(s, {queue::message_header(msg, 12), true, 12, {}});
   CHECK(capped == head + "Received: x\n\n--- Message body stripped: the message is larger than the bounce "
                          "limit of 12 bytes; only its header is returned.\n");
 }
@@ -192,7 +197,7 @@ TEST_CASE("bounce: QSBMF composition equals qmail's head plus the copy") {
 TEST_CASE("bounce: RFC 3464 report structure") {
   auto s = spec(queue::BounceFormat::rfc3464);
   std::string msg = "Received: x\nSubject: hi\n\nbody\n";
-  std::string m = queue::compose_bounce(s, {msg, false, 0});
+  std::string m = queue::compose_bounce(s, {msg, false, 0, {}});
   Parsed p = parse_report(m);
   CHECK(p.top.find("Date: D\nFrom: MAILER-DAEMON@me.example\nTo: ann@a.example\nSubject: failure notice\n"
                    "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status;\n") == 0);
@@ -224,7 +229,7 @@ TEST_CASE("bounce: RFC 3464 report structure") {
 TEST_CASE("bounce: RFC 3464 boundary never occurs in the content") {
   auto s = spec(queue::BounceFormat::rfc3464);
   std::string msg = "Received: x\n\n--=_evqmail.7.100\n--=_evqmail.7.100.1\n";
-  Parsed p = parse_report(queue::compose_bounce(s, {msg, false, 0}));
+  Parsed p = parse_report(queue::compose_bounce(s, {msg, false, 0, {}}));
   CHECK(p.boundary == "=_evqmail.7.100.2");
   REQUIRE(p.parts.size() == 3);
   CHECK(p.parts[2].body == "Return-Path: <ann@a.example>\n" + msg);
@@ -234,7 +239,7 @@ TEST_CASE("bounce: RFC 3464 boundary never occurs in the content") {
 TEST_CASE("bounce: RFC 3464 with the cap returns headers only") {
   auto s = spec(queue::BounceFormat::rfc3464);
   std::string msg = "Received: x\nSubject: big\n\n" + std::string(5000, 'b') + "\n";
-  queue::ReturnedCopy c{queue::message_header(msg, 1000), true, 1000};
+  queue::ReturnedCopy c{queue::message_header(msg, 1000), true, 1000, {}};
   Parsed p = parse_report(queue::compose_bounce(s, c));
   REQUIRE(p.parts.size() == 3);
   CHECK(p.parts[0].body == qsbmf_body(s) + "\n--- Message body stripped: the message is larger than the bounce "
@@ -247,7 +252,7 @@ TEST_CASE("bounce: RFC 3464 double bounce keeps the double-bounce wording") {
   auto s = spec(queue::BounceFormat::rfc3464);
   s.sender = "";
   s.to = "postmaster@me.example";
-  Parsed p = parse_report(queue::compose_bounce(s, {"Received: x\n\nbounce\n", false, 0}));
+  Parsed p = parse_report(queue::compose_bounce(s, {"Received: x\n\nbounce\n", false, 0, {}}));
   REQUIRE(p.parts.size() == 3);
   CHECK(p.parts[0].body.find("I tried to deliver a bounce message to this address, but the bounce bounced!\n") !=
         std::string::npos);
@@ -261,7 +266,7 @@ TEST_CASE("bounce: long diagnostics are folded") {
   std::string words;
   for (int i = 0; i < 40; ++i) words += "word" + std::to_string(i) + " ";
   s.entries = queue::bounce_entry("joe@me.example", words + "(#5.2.2)");
-  Parsed p = parse_report(queue::compose_bounce(s, {"R: x\n\nb\n", false, 0}));
+  Parsed p = parse_report(queue::compose_bounce(s, {"R: x\n\nb\n", false, 0, {}}));
   REQUIRE(p.parts.size() == 3);
   const std::string& st = p.parts[1].body;
   size_t line = 0;
@@ -270,4 +275,58 @@ TEST_CASE("bounce: long diagnostics are folded") {
   CHECK(line <= 78);
   CHECK(st.find("Status: 5.2.2\n") != std::string::npos);
   CHECK(st.find("\n word") != std::string::npos);
+}
+
+namespace {
+// A scratch file holding `text`, removed at scope exit.
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::string& text) {
+    char tmpl[] = "/tmp/evq-bounce-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    REQUIRE(reactor::write_all(fd, text));
+    ::close(fd);
+    path = tmpl;
+  }
+  ~TempFile() { ::unlink(path.c_str()); }
+};
+
+// The bounce as qmail-send streams it: head, the file, tail.
+std::string streamed(const queue::BounceSpec& s, const TempFile& f, const std::string& msg) {
+  queue::ReturnedCopy c;
+  c.streamed_contains = [&f](std::string_view x) { return queue::file_contains(f.path, x); };
+  queue::BounceParts p = queue::compose_bounce_parts(s, c);
+  return p.head + msg + p.tail;
+}
+}  // namespace
+
+TEST_CASE("bounce: a streamed copy gives the same bytes as an in-memory one") {
+  for (auto fmt : {queue::BounceFormat::qsbmf, queue::BounceFormat::rfc3464}) {
+    auto s = spec(fmt);
+    for (std::string msg : {std::string("Received: x\nSubject: hi\n\nbody\n"), std::string("no newline at end"),
+                            std::string("R: x\n\n--=_evqmail.7.100\n--=_evqmail.7.100.1\n")}) {
+      TempFile f(msg);
+      CHECK(streamed(s, f, msg) == queue::compose_bounce(s, {msg, false, 0, {}}));
+    }
+  }
+  // The boundary check sees a clash that only the file holds.
+  auto s = spec(queue::BounceFormat::rfc3464);
+  std::string msg = "R: x\n\n" + std::string(100000, 'x') + "--=_evqmail.7.100--\n";
+  TempFile f(msg);
+  Parsed p = parse_report(streamed(s, f, msg));
+  CHECK(p.boundary == "=_evqmail.7.100.1");
+  REQUIRE(p.parts.size() == 3);
+  CHECK(p.parts[2].body == "Return-Path: <ann@a.example>\n" + msg);
+}
+
+TEST_CASE("bounce: file_contains finds a string across read chunks") {
+  std::string big(65536 - 3, 'a');
+  TempFile f(big + "needle" + std::string(70000, 'b'));
+  CHECK(queue::file_contains(f.path, "needle"));
+  CHECK(queue::file_contains(f.path, "aneedleb"));
+  CHECK(queue::file_contains(f.path, "eb"));
+  CHECK_FALSE(queue::file_contains(f.path, "needles"));
+  CHECK_FALSE(queue::file_contains(f.path, "c"));
+  CHECK_FALSE(queue::file_contains("/nonexistent/evq-bounce", "a"));
 }

@@ -50,9 +50,10 @@ class CleanService {
 class BounceInjector {
  public:
   virtual ~BounceInjector() = default;
-  /// Injects `head` followed by the file `mess_path`; returns the qp (pid) of qmail-queue.
+  /// Injects `head`, the file `mess_path`, then `tail`; returns the qp (pid) of qmail-queue.
   virtual reactor::Result<long> inject(const std::string& sender, const std::string& recipient,
-                                       const std::string& head, const std::string& mess_path) = 0;
+                                       const std::string& head, const std::string& mess_path,
+                                       const std::string& tail) = 0;
 };
 
 /// Everything the scheduler talks to.

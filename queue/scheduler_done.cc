@@ -88,7 +88,7 @@ bool Scheduler::inject_bounce(MsgId id) {
   } else {
     bool single = !sender.empty();
     std::string to = single ? sender : controls_.doublebounceto + "@" + controls_.doublebouncehost;
-    std::string head, mess = path(Dir::mess, id);
+    std::string mess = path(Dir::mess, id);
     std::time_t now = world_.clock->now();
     struct stat st;
     if (::stat(mess.c_str(), &st) != 0) {
@@ -97,36 +97,37 @@ bool Scheduler::inject_bounce(MsgId id) {
     }
     const unsigned long cap = controls_.bouncemaxbytes;
     const bool over = cap != 0 && static_cast<unsigned long>(st.st_size) > cap;
-    if (controls_.bounceformat == BounceFormat::qsbmf && !over) {
-      // qmail's bounce, byte for byte: the message is streamed from mess/.
-      head = bounce_head(date822_utc(now), controls_.bouncefrom, controls_.bouncehost, to, sender,
-                         *entries);
+    BounceSpec b;
+    b.date = date822_utc(now);
+    b.bouncefrom = controls_.bouncefrom;
+    b.bouncehost = controls_.bouncehost;
+    b.to = to;
+    b.sender = sender;
+    b.entries = *entries;
+    b.format = controls_.bounceformat;
+    b.reporting_mta = controls_.me;
+    b.arrival_date = date822_utc(birth);
+    b.boundary_seed = std::to_string(id) + "." + std::to_string(now);
+    b.is_local = [this](std::string_view r) { return delivered_locally(controls_, r); };
+    BounceParts parts;
+    if (!over) {
+      // The whole message is streamed from mess/ between head and tail, so a
+      // large bounce costs qmail-send no memory (QSBMF: qmail's bytes exactly).
+      ReturnedCopy copy;
+      copy.streamed_contains = [&mess](std::string_view s) { return file_contains(mess, s); };
+      parts = compose_bounce_parts(b, copy);
     } else {
-      // The opt-in forms are composed whole; past the cap only the header
-      // (within the first `cap` bytes) is read, so memory stays bounded.
+      // Past the cap only the header, found within the first `cap` bytes, is
+      // returned; nothing else of the message is read.
       std::string msg;
-      if (!read_prefix(mess, over ? cap : static_cast<size_t>(st.st_size), msg)) {
+      if (!read_prefix(mess, cap, msg)) {
         warn("unable to read " + rel(Dir::mess, id));
         return false;
       }
-      BounceSpec b;
-      b.date = date822_utc(now);
-      b.bouncefrom = controls_.bouncefrom;
-      b.bouncehost = controls_.bouncehost;
-      b.to = to;
-      b.sender = sender;
-      b.entries = *entries;
-      b.format = controls_.bounceformat;
-      b.reporting_mta = controls_.me;
-      b.arrival_date = date822_utc(birth);
-      b.boundary_seed = std::to_string(id) + "." + std::to_string(now);
-      b.is_local = [this](std::string_view r) { return delivered_locally(controls_, r); };
-      ReturnedCopy copy{msg, over, cap};
-      if (over) copy.text = message_header(msg, cap);
-      head = compose_bounce(b, copy);
-      mess = "/dev/null";  // BounceInjector appends a file; the copy is already in `head`
+      parts = compose_bounce_parts(b, ReturnedCopy{message_header(msg, cap), true, cap, {}});
+      mess = "/dev/null";  // the header is already in `head`
     }
-    auto qp = world_.injector->inject(single ? "" : "#@[]", to, head, mess);
+    auto qp = world_.injector->inject(single ? "" : "#@[]", to, parts.head, mess, parts.tail);
     if (!qp) {
       warn("trouble injecting bounce message, will try later");
       return false;

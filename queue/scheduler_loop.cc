@@ -116,7 +116,8 @@ class PipeCleaner : public CleanService {
 class QqInjector : public BounceInjector {
  public:
   reactor::Result<long> inject(const std::string& sender, const std::string& recipient,
-                               const std::string& head, const std::string& mess_path) override {
+                               const std::string& head, const std::string& mess_path,
+                               const std::string& tail) override {
     QueueClient qq;
     auto st = qq.start();
     if (!st) return st.error();
@@ -125,6 +126,7 @@ class QqInjector : public BounceInjector {
     reactor::UniqueFd fd(::open(mess_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return reactor::temp_error("unable to open " + mess_path);
     qq.put_fd(fd.get());
+    qq.put(tail);
     qq.from(sender);
     qq.to(recipient);
     auto done = qq.finish();

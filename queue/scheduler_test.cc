@@ -48,13 +48,13 @@ struct FakeCleaner : queue::CleanService {
 };
 
 struct Injected {
-  std::string sender, recipient, head, mess;
+  std::string sender, recipient, head, mess, tail;
 };
 struct FakeInjector : queue::BounceInjector {
   std::vector<Injected> got;
   reactor::Result<long> inject(const std::string& s, const std::string& r, const std::string& h,
-                               const std::string& m) override {
-    got.push_back({s, r, h, m});
+                               const std::string& m, const std::string& t) override {
+    got.push_back({s, r, h, m, t});
     return 4242L;
   }
 };

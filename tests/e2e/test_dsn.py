@@ -157,6 +157,23 @@ class DsnTest(evq.TreeTest):
                                       "than the bounce limit of 10240 bytes; only its header is returned.\n"),
                         body[-400:])
 
+    def test_large_message_returned_whole(self):
+        # Without a cap the whole message comes back: qmail-send streams it
+        # from mess/ between the report's head and its closing boundary.
+        t = self.t
+        t.control("bounceformat", "rfc3464\n")
+        t.start()
+        body = ("y" * 199 + "\n") * 20000 + "--=_evqmail.not-the-boundary\n"
+        qq(t, "Subject: large\n\n" + body, "joe@test.example", ["nobody@test.example"])
+        (b,) = self.bounces(1)
+        t.wait_queue_empty()
+        parts = self.report_parts(b)
+        self.assertEqual(parts[2].get_content_type(), "message/rfc822")
+        (orig,) = parts[2].get_payload()
+        self.assertEqual(orig["Subject"], "large")
+        self.assertEqual(orig.get_payload(), body)
+        self.assertNotIn(b.get_boundary(), body)
+
 
 if __name__ == "__main__":
     import unittest

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "reactor/child.h"
 #include "reactor/rules.h"
 
 namespace reactor {
@@ -153,12 +154,7 @@ void serve_connection(const ServerOptions& o, int fd, const SockAddr& peer) {
   if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1)
     drop(o.verbosity, "unable to set up descriptors: " + errno_text(errno));
   if (fd > 1) close(fd);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  signal(SIGPIPE, SIG_DFL);
-  signal(SIGCHLD, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  reset_signals_for_exec();
   std::vector<char*> argv, envp;
   for (auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

@@ -31,6 +31,13 @@ std::vector<char*> c_vector(const std::vector<std::string>& v) {
 }
 }  // namespace
 
+void reset_signals_for_exec() {
+  for (int sig : {SIGPIPE, SIGCHLD, SIGTERM, SIGALRM, SIGHUP}) ::signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 Result<pid_t> spawn_child(const ChildSpec& spec) {
   if (spec.argv.empty()) return perm_error("spawn_child: empty argv");
   // Everything the child needs is prepared before fork: between fork and exec
@@ -51,12 +58,7 @@ Result<pid_t> spawn_child(const ChildSpec& spec) {
     return temp_error("unable to fork: " + errno_text(e));
   }
   if (pid == 0) {
-    // Signals: a loop may have blocked some and ignored SIGPIPE; the program
-    // we run expects qmail's defaults.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
+    reset_signals_for_exec();
     if (spec.new_session) setsid();
     // Two passes so that maps like {0 <- 1, 1 <- 0} work: first lift every
     // source above all targets (and above the report pipe), then place them.

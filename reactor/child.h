@@ -24,6 +24,12 @@ struct ChildSpec {
   bool new_session = false;                         ///< setsid() in the child
 };
 
+/// In a freshly forked child, before exec: unblocks every signal and puts
+/// back the default action of those an event loop catches or ignores (PIPE,
+/// CHLD, TERM, ALRM, HUP), so the program run gets qmail's defaults and no
+/// signal runs the parent's handlers in the child meanwhile.
+void reset_signals_for_exec();
+
 /// Forks and execs; returns the pid, or an Error if fork or exec failed
 /// (exec failure is reported back over a close-on-exec pipe).
 Result<pid_t> spawn_child(const ChildSpec& spec);

@@ -70,3 +70,37 @@ TEST_CASE("spawn_child reports exec failure and signals are decoded") {
   CHECK(st->signal == SIGKILL);
   CHECK(to_string(*st) == "signal 9");
 }
+
+TEST_CASE("spawn_child gives the program default signals, nothing blocked or ignored") {
+  // As an event loop leaves them: PIPE ignored, TERM and HUP blocked.
+  auto old_pipe = ::signal(SIGPIPE, SIG_IGN);
+  sigset_t block, old_mask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGHUP);
+  REQUIRE(sigprocmask(SIG_BLOCK, &block, &old_mask) == 0);
+  int out[2];
+  REQUIRE(pipe2(out, O_CLOEXEC) == 0);
+  ChildSpec spec;
+  spec.argv = {"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"};
+  spec.fds = {{1, out[1]}};
+  auto pid = spawn_child(spec);
+  sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+  ::signal(SIGPIPE, old_pipe);
+  REQUIRE(pid.ok());
+  ::close(out[1]);
+  std::string text;
+  CHECK(read_all(out[0], text));
+  ::close(out[0]);
+  CHECK(wait_child(*pid)->success());
+  // Only our three signals are checked: the test run may inherit others
+  // ignored (a shell's `&` ignores INT and QUIT).
+  auto mask = [&](const char* field) {
+    size_t at = text.find(field);
+    REQUIRE(at != std::string::npos);
+    return std::stoull(text.substr(at + 8, 16), nullptr, 16);
+  };
+  auto bit = [](int sig) { return 1ull << (sig - 1); };
+  CHECK((mask("SigBlk:\t") & (bit(SIGTERM) | bit(SIGHUP))) == 0);
+  CHECK((mask("SigIgn:\t") & bit(SIGPIPE)) == 0);
+}

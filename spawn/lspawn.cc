@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "queue/home.h"
+#include "reactor/child.h"
 #include "spawn/getpw.h"
 
 namespace spawn {
@@ -109,11 +110,7 @@ Lookup find_user(const std::string& local) {
 
 void run_delivery_child(const ChildJob& job) {
   // Undo what the spawner's loop installed; qmail-local sets up its own.
-  ::signal(SIGCHLD, SIG_DFL);
-  ::signal(SIGPIPE, SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  reactor::reset_signals_for_exec();
 
   std::string local = job.recipient.substr(0, job.at);
   std::string domain = job.recipient.substr(job.at + 1);

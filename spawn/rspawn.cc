@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "reactor/child.h"
 #include "spawn/getpw.h"
 
 namespace spawn {
@@ -70,11 +71,7 @@ pid_t RemoteChannel::launch(const queue::proto::Request& r, int fd_mess, int fd_
   pid_t pid = ::fork();
   if (pid != 0) return pid;
   // Undo what the spawner's loop installed.
-  ::signal(SIGCHLD, SIG_DFL);
-  ::signal(SIGPIPE, SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  reactor::reset_signals_for_exec();
   if (::dup2(fd_mess, 0) < 0 || ::dup2(fd_out, 1) < 0 || ::dup2(1, 2) < 0) ::_exit(111);
   const char* argv[] = {program_.c_str(), domain.c_str(), r.sender.c_str(), r.recipient.c_str(), nullptr};
   ::execvp(argv[0], const_cast<char* const*>(argv));

@@ -6,6 +6,10 @@
 #include <ares.h>
 #include <netdb.h>
 
+#include <cstdlib>
+
+#include "reactor/fd.h"
+
 namespace smtp {
 
 DnsStatus dns_status(int s) {
@@ -52,6 +56,37 @@ struct Resolver::Impl {
   }
 };
 
+namespace {
+// Notes the timeout:/attempts: words of one options list.
+void scan_options(std::string_view words, ResolverDefaults& d) {
+  size_t i = 0;
+  while (i < words.size()) {
+    while (i < words.size() && (words[i] == ' ' || words[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < words.size() && words[j] != ' ' && words[j] != '\t') ++j;
+    std::string_view w = words.substr(i, j - i);
+    if (w.starts_with("timeout:")) d.timeout = false;
+    if (w.starts_with("attempts:")) d.attempts = false;
+    i = j;
+  }
+}
+}  // namespace
+
+ResolverDefaults resolver_defaults(std::string_view conf, std::string_view res_options) {
+  ResolverDefaults d;
+  size_t pos = 0;
+  while (pos < conf.size()) {
+    size_t nl = conf.find('\n', pos);
+    std::string_view line = conf.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? conf.size() : nl + 1;
+    while (!line.empty() && (line[0] == ' ' || line[0] == '\t')) line.remove_prefix(1);
+    if (line.starts_with("options") && line.size() > 7 && (line[7] == ' ' || line[7] == '\t'))
+      scan_options(line.substr(7), d);
+  }
+  scan_options(res_options, d);
+  return d;
+}
+
 reactor::Result<std::unique_ptr<Resolver>> Resolver::create(reactor::Loop& loop, const char* servers) {
   static bool inited = ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS;
   if (!inited) return reactor::temp_error("c-ares init failed");
@@ -60,7 +95,20 @@ reactor::Result<std::unique_ptr<Resolver>> Resolver::create(reactor::Loop& loop,
   opt.sock_state_cb = &Impl::sock_state;
   opt.sock_state_cb_data = impl.get();
 
-  int rc = ares_init_options(&impl->channel, &opt, ARES_OPT_SOCK_STATE_CB);
+  int mask = ARES_OPT_SOCK_STATE_CB;
+  std::string conf;
+  if (auto text = reactor::read_file("/etc/resolv.conf", 1u << 20)) conf = std::move(*text);
+  const char* env = std::getenv("RES_OPTIONS");
+  ResolverDefaults d = resolver_defaults(conf, env ? env : "");
+  if (d.timeout) {
+    opt.timeout = kResolverTimeoutMs;
+    mask |= ARES_OPT_TIMEOUTMS;
+  }
+  if (d.attempts) {
+    opt.tries = kResolverAttempts;
+    mask |= ARES_OPT_TRIES;
+  }
+  int rc = ares_init_options(&impl->channel, &opt, mask);
   if (rc != ARES_SUCCESS) return reactor::temp_error(std::string("c-ares: ") + ares_strerror(rc));
   if (servers && *servers) {
     rc = ares_set_servers_ports_csv(impl->channel, servers);

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reactor/loop.h"
@@ -31,6 +32,18 @@ struct AAnswer {
 
 /// Maps a c-ares status code to a DnsStatus.
 DnsStatus dns_status(int ares_status);
+
+/// Which retry settings the resolver must be given because neither
+/// resolv.conf's `options` lines nor $RES_OPTIONS set them.  Unset, they take
+/// the C library's defaults, the ones qmail's resolver had (5 s, 2 attempts,
+/// about 15 s for a silent server), not c-ares's (5 s, 4 tries: 75 s).
+struct ResolverDefaults {
+  bool timeout = true;   ///< no `timeout:n` seen
+  bool attempts = true;  ///< no `attempts:n` seen
+};
+ResolverDefaults resolver_defaults(std::string_view resolv_conf, std::string_view res_options);
+inline constexpr int kResolverTimeoutMs = 5000;
+inline constexpr int kResolverAttempts = 2;
 
 /// An asynchronous resolver whose sockets are watched by the loop.
 class Resolver {

@@ -4,6 +4,7 @@ on a loopback high port (DNSSERVERS) and the SMTP port set by SMTPPORT."""
 import os
 import signal
 import socket
+import threading
 import time
 import unittest
 
@@ -35,6 +36,34 @@ class Dns:
 
     def servers(self):
         return f"127.0.0.1:{self.port}"
+
+
+class ServfailUpstream:
+    """The upstream server dnsmasq forwards one domain to: it answers every
+    query with SERVFAIL (the query echoed back with QR set and RCODE 2)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.answered = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                q, peer = self.sock.recvfrom(4096)
+            except OSError:
+                return
+            if len(q) < 12:
+                continue
+            flags = (q[2] | 0x80, (q[3] & 0xF0) | 2)  # QR; RCODE SERVFAIL
+            self.sock.sendto(q[:2] + bytes(flags) + q[4:], peer)
+            self.answered += 1
+
+    def close(self):
+        self.sock.close()
 
 
 class RemoteTest(evq.TreeTest):
@@ -117,7 +146,7 @@ class RemoteTest(evq.TreeTest):
         t0 = time.monotonic()
         self.mail("bob@remote.example")
         self.t.wait_log(r"delivery \d+: deferral: Connected_to_127\.0\.0\.5_but_connection_died\._\(#4\.4\.2\)")
-        self.assertLess(time.monotonic() - t0, 15)
+        self.assertLess(time.monotonic() - t0, 15 * evq.TIME_SCALE)
 
     def test_best_mx_is_me(self):
         d = self.dns("--mx-host=loop.example,mx.loop.example,10", "--host-record=mx.loop.example,127.0.0.1")
@@ -133,6 +162,29 @@ class RemoteTest(evq.TreeTest):
         self.start(bad)
         self.mail("x@gone.example")
         self.t.wait_log(r"delivery \d+: failure: Sorry,_I_couldn't_find_any_host_named_gone\.example\._\(#5\.1\.2\)")
+
+    def test_dns_failure_defers(self):
+        # FAQ 2.5 / remote.md: a temporary DNS failure defers the message; it
+        # never bounces.  dnsmasq forwards flaky.example to an upstream that
+        # answers SERVFAIL, and silent.example to one that never answers
+        # (qmail-remote gives up after the C library's 5 s + 10 s).
+        self.t.control("smtproutes", "")
+        upstream = ServfailUpstream()
+        self.addCleanup(upstream.close)
+        dead = evq.free_port("127.0.0.1")
+        d = self.dns(f"--server=/flaky.example/127.0.0.1#{upstream.port}",
+                     f"--server=/silent.example/127.0.0.1#{dead}")
+        self.start(d)
+        self.mail("x@flaky.example")
+        self.mail("y@silent.example")
+        deferral = r"delivery \d+: deferral: Sorry,_I_couldn't_find_any_host_by_that_name\._\(#4\.1\.2\)"
+        self.t.wait_log(deferral, count=2, timeout=60)
+        self.assertGreater(upstream.answered, 0)
+        self.assertNotIn("failure:", self.t.log())
+        queued = self.t.run("qmail-qread").stdout
+        self.assertIn(b"x@flaky.example", queued)
+        self.assertIn(b"y@silent.example", queued)
+        self.assertEqual(self.t.maildir_count(os.path.join(self.alice, "Maildir")), 0)
 
     def test_faq_4_1_forward_unknown_users(self):
         self.t.control("smtproutes", f"otherhost.example:{SINK_IP}\n")

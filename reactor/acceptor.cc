@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "reactor/child.h"
+#include "reactor/ident.h"
 #include "reactor/rules.h"
 
 namespace reactor {
@@ -134,7 +135,7 @@ void serve_connection(const ServerOptions& o, int fd, const SockAddr& peer) {
   t.local_host = o.localname ? o.localname : lookup_name(*local);
   // Lookups block only this child, never the acceptor's loop.
   if (o.remote_host) t.remote_host = lookup_name(peer, o.paranoid);
-  // RFC 1413 ident lookups are not attempted: TCPREMOTEINFO stays unset.
+  if (o.remote_info) t.remote_info = ident_lookup(*local, peer, static_cast<double>(o.timeout), o.ident_port);
 
   RuleAction action;
   if (!o.rules.empty()) {

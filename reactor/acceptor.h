@@ -3,6 +3,7 @@
 // listening socket, the concurrency limit (-c), the -v status lines, and the
 // per-connection child that sets tcp-environ(5), applies rules and execs.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -29,8 +30,9 @@ struct ServerOptions {
   std::optional<std::string> localname; ///< -l
   bool remote_host = true;              ///< -h / -H
   bool paranoid = false;                ///< -p / -P
-  bool remote_info = true;              ///< -r / -R (ident itself is not attempted)
-  unsigned long timeout = 26;           ///< -t
+  bool remote_info = true;              ///< -r / -R: RFC 1413 query for TCPREMOTEINFO
+  unsigned long timeout = 26;           ///< -t: seconds for the ident query
+  uint16_t ident_port = 113;            ///< $IDENTPORT (a test aid), else 113
   bool nodelay = false;                 ///< -D / -d
   bool keep_ip_options = false;         ///< -o / -O
   bool print_port = false;              ///< -1

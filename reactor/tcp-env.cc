@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "reactor/fd.h"
+#include "reactor/ident.h"
 #include "reactor/inet.h"
 
 using namespace reactor;
@@ -17,9 +18,20 @@ using namespace reactor;
 int main(int argc, char** argv) {
   opterr = 0;
   int opt;
-  // -r/-R/-t are accepted as qmail's tcp-env takes them; ident lookups are
-  // not attempted, so TCPREMOTEINFO is always removed.
+  bool ident = true;     // -r, qmail's default: ask for TCPREMOTEINFO
+  double timeout = 30;   // -t: qmail's tcp-env waits 30 seconds
   while ((opt = getopt(argc, argv, "+rRt:")) != -1) {
+    switch (opt) {
+      case 'r': ident = true; break;
+      case 'R': ident = false; break;
+      case 't': {
+        auto n = parse_number(optarg);
+        if (!n) optind = argc;  // a bad timeout is a usage error
+        else timeout = static_cast<double>(*n);
+        break;
+      }
+      default: optind = argc; break;
+    }
   }
   if (optind >= argc) {
     write_all(2, "tcp-env: usage: tcp-env [ -rR ] [ -t timeout ] program [ arg ... ]\n");
@@ -35,8 +47,14 @@ int main(int argc, char** argv) {
       write_all(2, "tcp-env: fatal: unable to get socket addresses of fd 0: " + errno_text(errno) + "\n");
       return 111;
     }
-    if (auto l = local_address(0)) t->local_host = lookup_name(*l);
-    if (auto r = peer_address(0)) t->remote_host = lookup_name(*r);
+    auto l = local_address(0);
+    auto r = peer_address(0);
+    if (l) t->local_host = lookup_name(*l);
+    if (r) t->remote_host = lookup_name(*r);
+    if (ident && l && r) {
+      auto port = ident_port_from_env();
+      if (port) t->remote_info = ident_lookup(*l, *r, timeout, *port);
+    }
     env = apply_env(std::move(env), tcp_env_changes(*t));
   }
   std::vector<char*> envp, av;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "reactor/fd.h"
+#include "reactor/ident.h"
 #include "reactor/inet.h"
 
 using namespace reactor;
@@ -40,7 +41,8 @@ int main(int argc, char** argv) {
   close(6);
   close(7);
   signal(SIGPIPE, SIG_IGN);
-  bool nodelay = false, remote_host = true;
+  bool nodelay = false, remote_host = true, ident = true;  // -r is ucspi-tcp's default
+  double ident_timeout = 26;
   int family = 0;
   std::optional<std::string> localip, localname;
   unsigned long localport = 0;
@@ -58,8 +60,9 @@ int main(int argc, char** argv) {
       case 'Q': verbosity = 1; break;
       case 'h': remote_host = true; break;
       case 'H': remote_host = false; break;
-      case 'r': case 'R': break;  // ident lookups are not attempted
-      case 't': number(optarg); break;
+      case 'r': ident = true; break;
+      case 'R': ident = false; break;
+      case 't': ident_timeout = static_cast<double>(number(optarg)); break;
       case 'T': {
         std::string t = optarg;
         size_t plus = t.find('+');
@@ -103,6 +106,13 @@ int main(int argc, char** argv) {
   }
   if (remote_host)
     if (auto r = peer_address(s->get())) t->remote_host = lookup_name(*r);
+  if (ident) {
+    auto l = local_address(s->get());
+    auto r = peer_address(s->get());
+    auto port = ident_port_from_env();
+    if (!port) fatal("IDENTPORT is not a port number");
+    if (l && r) t->remote_info = ident_lookup(*l, *r, ident_timeout, *port);
+  }
   auto env = apply_env(current_env(), tcp_env_changes(*t));
 
   if (dup2(s->get(), 6) == -1 || dup2(s->get(), 7) == -1) fatal("unable to set up descriptors 6 and 7: " + errno_text(errno));

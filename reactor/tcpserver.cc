@@ -10,6 +10,7 @@
 
 #include "reactor/acceptor.h"
 #include "reactor/fd.h"
+#include "reactor/ident.h"
 #include "reactor/loop.h"
 
 using namespace reactor;
@@ -28,6 +29,9 @@ int main(int argc, char** argv) {
     write_all(2, opts.error().text + "\n");
     return 100;
   }
+  auto ident_port = ident_port_from_env();
+  if (!ident_port) fatal("IDENTPORT is not a port number");
+  opts->ident_port = *ident_port;
   signal(SIGPIPE, SIG_IGN);
   Loop loop;
   Acceptor acceptor(loop, *opts);

@@ -6,6 +6,7 @@ import os
 import re
 import socket
 import subprocess
+import threading
 import time
 
 import evq
@@ -47,6 +48,35 @@ def talk(port, data=b"", host="127.0.0.1", timeout=10):
             out += chunk
 
 
+class IdentServer:
+    """An RFC 1413 server on 127.0.0.1, a high port: answers every query for
+    the connection asked about with USERID `user`, and records the queries."""
+
+    def __init__(self, user="ann"):
+        self.user = user
+        self.queries = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                q = c.makefile("rb").readline().decode()
+                self.queries.append(q)
+                rport, lport = [int(x) for x in q.split(",")]
+                c.sendall(b"%d , %d : USERID : UNIX : %s\r\n" % (rport, lport, self.user.encode()))
+
+    def close(self):
+        self.sock.close()
+
+
 class UcspiTest(evq.TreeTest):
 
     def setUp(self):
@@ -81,8 +111,34 @@ class UcspiTest(evq.TreeTest):
         self.assertEqual(env["TCPREMOTEIP"], "127.0.0.1")
         self.assertEqual(env["TCPREMOTEPORT"], str(me))
         self.assertNotIn("TCPREMOTEHOST", env)  # -H
-        self.assertNotIn("TCPREMOTEINFO", env)  # -R (and ident is never attempted)
+        self.assertNotIn("TCPREMOTEINFO", env)  # -R
         self.assertEqual(env["QMAILHOME"], self.t.home)  # our environment is passed on
+
+    def test_ident_gives_tcpremoteinfo(self):
+        # -r is the default, as in ucspi-tcp: tcpserver asks the client host's
+        # ident server (RFC 1413) about the connection.  IDENTPORT points it
+        # at a server on a high port instead of 113.
+        ident = IdentServer()
+        self.addCleanup(ident.close)
+        # An info@ip rule matches only with the ident answer.
+        cdb = self.rules('ann@127.0.0.1:allow,WHO="ann"\n:allow,WHO="other"\n')
+        svc, port = self.t.serve(*self.envdump(), opts=("-v", "-H", "-l0", "-x", cdb),
+                                 env={"IDENTPORT": str(ident.port)})
+        _, me = talk(port)
+        env = self.wait_env()
+        self.assertEqual(ident.queries, [f"{me} , {port}\r\n"])
+        self.assertEqual(env["TCPREMOTEINFO"], "ann")
+        self.assertEqual(env["WHO"], "ann")
+        svc.wait_log(r"tcpserver: ok \d+ 0:127\.0\.0\.1:%d :127\.0\.0\.1:ann:%d\n" % (port, me))
+        # -R: no query, no TCPREMOTEINFO, and the rule without info applies.
+        os.unlink(os.path.join(self.dir, "env"))
+        svc2, port2 = self.t.serve(*self.envdump(), opts=("-HR", "-l0", "-x", cdb),
+                                   env={"IDENTPORT": str(ident.port)})
+        talk(port2)
+        env = self.wait_env()
+        self.assertNotIn("TCPREMOTEINFO", env)
+        self.assertEqual(env["WHO"], "other")
+        self.assertEqual(len(ident.queries), 1)
 
     def test_socket_on_fd0_and_fd1_and_banner(self):
         svc, port = self.t.serve("sh", "-c", "read x; echo \"you said $x\"", opts=("-HR", "-l0", "-B", "hello\n"))
@@ -254,6 +310,20 @@ class UcspiTest(evq.TreeTest):
         with open(out) as f:
             self.assertEqual(f.read(), f"greeting|server got hello|TCP|127.0.0.1|{port}|127.0.0.1|me.example\n")
 
+    def test_tcpclient_ident(self):
+        # -r, the default: TCPREMOTEINFO is what the server host's ident says.
+        ident = IdentServer("srv")
+        self.addCleanup(ident.close)
+        svc, port = self.t.serve("sh", "-c", "echo hi", opts=("-HR", "-l0"))
+        out = os.path.join(self.dir, "client")
+        p = subprocess.run([self.t.path("bin", "tcpclient"), "-H", "127.0.0.1", str(port),
+                            "sh", "-c", f"echo \"$TCPREMOTEINFO|$TCPLOCALPORT\" > {out}"],
+                           env=self.t.env(IDENTPORT=str(ident.port)), capture_output=True, timeout=20)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        info, lport = open(out).read().strip().split("|")
+        self.assertEqual(info, "srv")
+        self.assertEqual(ident.queries, [f"{port} , {lport}\r\n"])
+
     def test_tcpclient_refused(self):
         port = evq.free_port()
         p = subprocess.run([self.t.path("bin", "tcpclient"), "-HR", "127.0.0.1", str(port), "true"],
@@ -281,6 +351,16 @@ class UcspiTest(evq.TreeTest):
                 self.assertEqual(e["TCPREMOTEPORT"], str(c.getsockname()[1]))
                 self.assertEqual(e["TCPREMOTEIP"], "127.0.0.1")
                 self.assertNotIn("TCPREMOTEINFO", e)
+                # -r, qmail's default: the ident answer becomes TCPREMOTEINFO.
+                ident = IdentServer("joe")
+                self.addCleanup(ident.close)
+                subprocess.run([self.t.path("bin", "tcp-env"), "sh", "-c", f"env > {out}"], stdin=conn.fileno(),
+                               env=self.t.env(IDENTPORT=str(ident.port)), timeout=20, check=True)
+                self.assertEqual(read_env(out)["TCPREMOTEINFO"], "joe")
+                self.assertEqual(ident.queries, [f"{c.getsockname()[1]} , {port}\r\n"])
+                p = subprocess.run([self.t.path("bin", "tcp-env"), "-x", "true"], stdin=conn.fileno(),
+                                   env=self.t.env(), capture_output=True, timeout=20)
+                self.assertEqual(p.returncode, 100)
                 # PROTO=TCP already: tcp-env leaves the environment alone, as qmail's does.
                 env = self.t.env(PROTO="TCP", TCPREMOTEIP="1.2.3.4")
                 subprocess.run([self.t.path("bin", "tcp-env"), "sh", "-c", f"env > {out}"],

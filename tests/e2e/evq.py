@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import socket
 import subprocess
 import tempfile
@@ -301,7 +302,31 @@ class Tree:
         for svc in self.services:
             svc.stop()
         self.stop()
+        kill_strays(self.base)
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def kill_strays(base):
+    """Kills our processes still running a program of the tree at `base` (a
+    daemon a test's services left behind), so that none can eat the CPU of
+    the tests after it; says so on stderr."""
+    me = os.getuid()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != me:
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].startswith(base.encode() + b"/"):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+                sys.stderr.write(f"evq: killed stray process {pid}: {b' '.join(argv).decode('latin-1')[:200]}\n")
+            except ProcessLookupError:
+                pass
 
 
 class TreeTest(unittest.TestCase):

@@ -7,6 +7,7 @@
 #include <netdb.h>
 
 #include <cstdlib>
+#include <optional>
 
 #include "reactor/fd.h"
 
@@ -150,32 +151,78 @@ void Resolver::mx(const std::string& name, std::function<void(MxAnswer)> done) {
   impl_->rearm();
 }
 
+namespace {
+// The addresses of an A (AF_INET) or AAAA (AF_INET6) reply.
+template <int Family>
+void address_reply(void* arg, int status, int, unsigned char* abuf, int alen) {
+  std::unique_ptr<Pending<std::function<void(AAnswer)>>> p(static_cast<Pending<std::function<void(AAnswer)>>*>(arg));
+  AAnswer ans;
+  ans.status = dns_status(status);
+  if (status == ARES_SUCCESS) {
+    hostent* he = nullptr;
+    int rc = Family == AF_INET ? ares_parse_a_reply(abuf, alen, &he, nullptr, nullptr)
+                               : ares_parse_aaaa_reply(abuf, alen, &he, nullptr, nullptr);
+    ans.status = dns_status(rc);
+    if (he) {
+      for (char** a = he->h_addr_list; *a; ++a) {
+        char buf[INET6_ADDRSTRLEN];
+        if (::inet_ntop(Family, *a, buf, sizeof buf)) ans.ips.push_back(buf);
+      }
+      ares_free_hostent(he);
+    }
+    if (ans.status == DnsStatus::ok && ans.ips.empty()) ans.status = DnsStatus::nodata;
+  }
+  if (status == ARES_EDESTRUCTION) return;
+  p->done(std::move(ans));
+}
+}  // namespace
+
 void Resolver::a(const std::string& name, std::function<void(AAnswer)> done) {
   auto* p = new Pending<std::function<void(AAnswer)>>{std::move(done)};
-  ares_query(impl_->channel, name.c_str(), C_IN, T_A,
-             [](void* arg, int status, int, unsigned char* abuf, int alen) {
-               std::unique_ptr<Pending<std::function<void(AAnswer)>>> p(
-                   static_cast<Pending<std::function<void(AAnswer)>>*>(arg));
-               AAnswer ans;
-               ans.status = dns_status(status);
-               if (status == ARES_SUCCESS) {
-                 hostent* he = nullptr;
-                 int rc = ares_parse_a_reply(abuf, alen, &he, nullptr, nullptr);
-                 ans.status = dns_status(rc);
-                 if (he) {
-                   for (char** a = he->h_addr_list; *a; ++a) {
-                     char buf[INET_ADDRSTRLEN];
-                     if (::inet_ntop(AF_INET, *a, buf, sizeof buf)) ans.ips.push_back(buf);
-                   }
-                   ares_free_hostent(he);
-                 }
-                 if (ans.status == DnsStatus::ok && ans.ips.empty()) ans.status = DnsStatus::nodata;
-               }
-               if (status == ARES_EDESTRUCTION) return;
-               p->done(std::move(ans));
-             },
-             p);
+  ares_query(impl_->channel, name.c_str(), C_IN, T_A, &address_reply<AF_INET>, p);
   impl_->rearm();
+}
+
+void Resolver::aaaa(const std::string& name, std::function<void(AAnswer)> done) {
+  auto* p = new Pending<std::function<void(AAnswer)>>{std::move(done)};
+  ares_query(impl_->channel, name.c_str(), C_IN, T_AAAA, &address_reply<AF_INET6>, p);
+  impl_->rearm();
+}
+
+void Resolver::addresses(const std::string& name, std::function<void(AAnswer)> done) {
+  // Both answers meet here; the second to arrive reports.
+  struct Both {
+    std::function<void(AAnswer)> done;
+    std::optional<AAnswer> a, aaaa;
+  };
+  auto both = std::make_shared<Both>();
+  both->done = std::move(done);
+  auto finish = [both] {
+    if (both->a && both->aaaa) both->done(merge_addresses(std::move(*both->a), std::move(*both->aaaa)));
+  };
+  a(name, [both, finish](AAnswer r) {
+    both->a = std::move(r);
+    finish();
+  });
+  aaaa(name, [both, finish](AAnswer r) {
+    both->aaaa = std::move(r);
+    finish();
+  });
+}
+
+AAnswer merge_addresses(AAnswer a, AAnswer aaaa) {
+  AAnswer out;
+  out.ips = std::move(a.ips);
+  out.ips.insert(out.ips.end(), aaaa.ips.begin(), aaaa.ips.end());
+  if (!out.ips.empty())
+    out.status = DnsStatus::ok;
+  else if (a.status == DnsStatus::nxdomain)
+    out.status = DnsStatus::nxdomain;
+  else if (a.status == DnsStatus::temporary || aaaa.status == DnsStatus::temporary)
+    out.status = DnsStatus::temporary;
+  else
+    out.status = DnsStatus::nodata;
+  return out;
 }
 
 }  // namespace smtp

@@ -24,11 +24,17 @@ struct MxAnswer {
   DnsStatus status = DnsStatus::temporary;
   std::vector<Mx> mx;
 };
-/// Answer to an A query (addresses as dotted quads).
+/// Answer to an A or AAAA query (addresses as dotted quads or compact IPv6).
 struct AAnswer {
   DnsStatus status = DnsStatus::temporary;
   std::vector<std::string> ips;
 };
+
+/// The addresses of a name from its A and AAAA answers: IPv4 first, then
+/// IPv6. Any address makes it ok; otherwise NXDOMAIN from the A query is
+/// permanent, a temporary failure of either query is temporary, and the
+/// rest is "no such records".
+AAnswer merge_addresses(AAnswer a, AAnswer aaaa);
 
 /// Maps a c-ares status code to a DnsStatus.
 DnsStatus dns_status(int ares_status);
@@ -58,6 +64,10 @@ class Resolver {
   void mx(const std::string& name, std::function<void(MxAnswer)> done);
   /// Looks up the A records of `name`.
   void a(const std::string& name, std::function<void(AAnswer)> done);
+  /// Looks up the AAAA records of `name`.
+  void aaaa(const std::string& name, std::function<void(AAnswer)> done);
+  /// A and AAAA of `name` in parallel, merged by merge_addresses().
+  void addresses(const std::string& name, std::function<void(AAnswer)> done);
 
  private:
   struct Impl;

@@ -31,3 +31,26 @@ TEST_CASE("dns: retry settings default to the C library's unless configured") {
   CHECK(d.timeout);
   CHECK(d.attempts);
 }
+
+TEST_CASE("dns: A and AAAA answers merge, IPv4 first") {
+  using smtp::AAnswer;
+  using smtp::DnsStatus;
+  auto ans = [](DnsStatus s, std::vector<std::string> ips = {}) {
+    AAnswer a;
+    a.status = s;
+    a.ips = std::move(ips);
+    return a;
+  };
+  auto m = smtp::merge_addresses(ans(DnsStatus::ok, {"192.0.2.1"}), ans(DnsStatus::ok, {"2001:db8::1"}));
+  CHECK(m.status == DnsStatus::ok);
+  CHECK(m.ips == std::vector<std::string>{"192.0.2.1", "2001:db8::1"});
+  // One family is enough, whatever happened to the other query.
+  CHECK(smtp::merge_addresses(ans(DnsStatus::nodata), ans(DnsStatus::ok, {"::1"})).ips ==
+        std::vector<std::string>{"::1"});
+  CHECK(smtp::merge_addresses(ans(DnsStatus::ok, {"192.0.2.1"}), ans(DnsStatus::temporary)).status == DnsStatus::ok);
+  // Nothing found.
+  CHECK(smtp::merge_addresses(ans(DnsStatus::nxdomain), ans(DnsStatus::nxdomain)).status == DnsStatus::nxdomain);
+  CHECK(smtp::merge_addresses(ans(DnsStatus::nodata), ans(DnsStatus::temporary)).status == DnsStatus::temporary);
+  CHECK(smtp::merge_addresses(ans(DnsStatus::temporary), ans(DnsStatus::nodata)).status == DnsStatus::temporary);
+  CHECK(smtp::merge_addresses(ans(DnsStatus::nodata), ans(DnsStatus::nodata)).status == DnsStatus::nodata);
+}

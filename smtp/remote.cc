@@ -11,6 +11,7 @@
 
 #include "reactor/control.h"
 #include "reactor/fd.h"
+#include "reactor/inet.h"
 #include "smtp/tcpto.h"
 
 namespace smtp {
@@ -98,9 +99,9 @@ void Remote::start() {
     resolved_targets(std::move(t));
   };
   // A relay is used as the only "MX": its own addresses, no MX lookup.
-  if (relay_) return resolver_->a(host_, a_only);
+  if (relay_) return resolver_->addresses(host_, a_only);
   resolver_->mx(host_, [this, a_only](MxAnswer ans) {
-    if (ans.status == DnsStatus::nodata) return resolver_->a(host_, a_only);  // no MX: the host itself
+    if (ans.status == DnsStatus::nodata) return resolver_->addresses(host_, a_only);  // no MX: the host itself
     on_mx(std::move(ans));
   });
 }
@@ -121,6 +122,7 @@ void Remote::on_mx(MxAnswer ans) {
       for (size_t k = 0; k < mx_.size(); ++k)
         for (auto& ip : mx_ips_[k]) t.push_back({ip, mx_[k].pref});
       if (t.empty()) return fail(soft_a_ ? text::kTempDns : text::kPermNoMx);
+      ipv4_first(t);
       resolved_targets(std::move(t));
     };
     // An MX naming an address literally needs no lookup.
@@ -130,7 +132,7 @@ void Remote::on_mx(MxAnswer ans) {
       a.ips.push_back(*ip);
       got(std::move(a));
     } else {
-      resolver_->a(mx_[i].name, got);
+      resolver_->addresses(mx_[i].name, got);
     }
   }
 }
@@ -145,15 +147,16 @@ void Remote::resolved_targets(std::vector<Target> all) {
 void Remote::try_next() {
   while (next_target_ < targets_.size()) {
     const Target& t = targets_[next_target_++];
-    if (tcpto::file_skip(t.ip, was_there_)) continue;  // timed out recently
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(port_));
-    if (::inet_pton(AF_INET, t.ip.c_str(), &sa.sin_addr) != 1) continue;
-    sock_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (sock_ < 0) return fail(text::kTempOsErr);
+    if (tcpto::file_skip(t.ip, was_there_)) continue;  // timed out recently (IPv4 only)
+    auto sa = reactor::parse_ip(t.ip, static_cast<uint16_t>(port_));
+    if (!sa) continue;
+    sock_ = ::socket(sa->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (sock_ < 0) {
+      if (errno == EAFNOSUPPORT) continue;  // no IPv6 here: the next address
+      return fail(text::kTempOsErr);
+    }
     partner_ = t.ip;
-    int rc = ::connect(sock_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    int rc = ::connect(sock_, sa->sa(), sa->len);
     if (rc == 0) return on_connect_ready(false);
     if (errno != EINPROGRESS) {
       tcpto::file_record(partner_, false, was_there_);

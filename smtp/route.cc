@@ -73,15 +73,27 @@ std::vector<Target> usable_targets(const std::vector<Target>& all, bool (*is_me)
   return out;
 }
 
+void ipv4_first(std::vector<Target>& targets) {
+  std::stable_sort(targets.begin(), targets.end(), [](const Target& x, const Target& y) {
+    bool x6 = x.ip.find(':') != std::string::npos, y6 = y.ip.find(':') != std::string::npos;
+    return x.pref != y.pref ? x.pref < y.pref : (!x6 && y6);
+  });
+}
+
 std::vector<std::string> local_addresses() {
-  std::vector<std::string> out{"0.0.0.0"};
+  std::vector<std::string> out{"0.0.0.0", "::"};
   ifaddrs* ifa = nullptr;
   if (::getifaddrs(&ifa) != 0) return out;
   for (ifaddrs* p = ifa; p; p = p->ifa_next) {
-    if (!p->ifa_addr || p->ifa_addr->sa_family != AF_INET) continue;
-    char buf[INET_ADDRSTRLEN];
-    auto* sin = reinterpret_cast<sockaddr_in*>(p->ifa_addr);
-    if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf)) out.push_back(buf);
+    if (!p->ifa_addr) continue;
+    char buf[INET6_ADDRSTRLEN];
+    if (p->ifa_addr->sa_family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(p->ifa_addr);
+      if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf)) out.push_back(buf);
+    } else if (p->ifa_addr->sa_family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(p->ifa_addr);
+      if (::inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf)) out.push_back(buf);
+    }
   }
   ::freeifaddrs(ifa);
   return out;

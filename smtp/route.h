@@ -38,13 +38,18 @@ struct Target {
   std::string ip;
   unsigned pref = 0;
 };
+/// Within each preference, IPv4 addresses before IPv6 ones (a stable
+/// reordering: the shuffle of equal preferences stays), so a host whose IPv6
+/// does not reach far loses nothing against qmail's IPv4-only behaviour.
+void ipv4_first(std::vector<Target>& targets);
 /// qmail's loop check: drops every target whose preference is not strictly
 /// below the best preference of an address of ours (`is_me`). With a relay
 /// the check is off. An empty result means "I am the best MX" (#5.4.6).
 std::vector<Target> usable_targets(const std::vector<Target>& all, bool (*is_me)(const std::string&),
                                    bool relay);
 
-/// This host's IPv4 addresses (every interface, plus 0.0.0.0 as netqmail).
+/// This host's addresses, IPv4 and IPv6 (every interface, plus 0.0.0.0 as
+/// netqmail has it, and ::).
 std::vector<std::string> local_addresses();
 /// True if `ip` is one of local_addresses() (cached after the first call).
 bool ipme(const std::string& ip);

@@ -65,3 +65,19 @@ TEST_CASE("route: an MX that is us drops itself and worse ones") {
   CHECK(ipme("127.0.0.1"));
   CHECK_FALSE(ipme("127.0.0.5"));
 }
+
+TEST_CASE("route: IPv4 before IPv6 within a preference, order otherwise kept") {
+  std::vector<smtp::Target> t{{"2001:db8::1", 10}, {"192.0.2.1", 10}, {"2001:db8::2", 10},
+                              {"192.0.2.2", 10},   {"::1", 5},         {"192.0.2.9", 20}};
+  smtp::ipv4_first(t);
+  std::vector<std::string> ips;
+  for (auto& x : t) ips.push_back(x.ip);
+  CHECK(ips == std::vector<std::string>{"::1", "192.0.2.1", "192.0.2.2", "2001:db8::1", "2001:db8::2", "192.0.2.9"});
+}
+
+TEST_CASE("route: this host's addresses include IPv6") {
+  CHECK(smtp::ipme("0.0.0.0"));
+  CHECK(smtp::ipme("::"));
+  CHECK(smtp::ipme("127.0.0.1"));
+  CHECK_FALSE(smtp::ipme("2001:db8::77"));
+}

@@ -156,6 +156,29 @@ class RemoteTest(evq.TreeTest):
         self.assertIn("Although I'm listed as a best-preference MX or A for that host,",
                       msgs[0].as_string())
 
+    def test_ipv6_relay_and_mx(self):
+        # AAAA records (remote.md 4 [WEAKNESS]: qmail knew only A): a relay
+        # named in smtproutes whose only address is ::1 is reached over IPv6,
+        # and an MX whose address is our own ::1 is recognised as us.
+        try:
+            sink6 = Sink("::1", port=self.sink.port)
+        except OSError as e:
+            self.skipTest(f"no IPv6 loopback here: {e}")
+        self.addCleanup(sink6.stop)
+        self.t.control("smtproutes", "v6.example:relay6.example\n")
+        d = self.dns("--host-record=relay6.example,::1",
+                     "--mx-host=loop6.example,mx.loop6.example,10", "--host-record=mx.loop6.example,::1")
+        self.start(d)
+        self.mail("bob@v6.example", subject="over six")
+        ((mail_from, rcpts, content),) = sink6.wait(1)
+        self.assertEqual(rcpts, ["bob@v6.example"])
+        self.assertIn(b"Subject: over six", content)
+        self.t.wait_log(r"delivery \d+: success: ::1_accepted_message")
+        self.assertEqual(self.sink.handler.messages, [])
+        self.mail("x@loop6.example")
+        msgs = self.t.wait_maildir(os.path.join(self.alice, "Maildir"), 1, timeout=30)
+        self.assertIn("Although I'm listed as a best-preference MX or A for that host,", msgs[0].as_string())
+
     def test_no_such_domain_fails(self):
         self.t.control("smtproutes", "")
         bad = self.dns("--address=/gone.example/")  # NXDOMAIN for this name

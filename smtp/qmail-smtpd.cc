@@ -26,7 +26,7 @@ int main() {
   if (!rcpthosts.load("control")) return die("421 unable to read controls (#4.3.0)\r\n");
   if (!rcpthosts.have_file())
     std::fputs("qmail-smtpd: warning: no control/rcpthosts: accepting mail for every domain\n", stderr);
-  auto ips = smtp::local_ipv4_addresses();
+  auto ips = smtp::local_ip_addresses();
   if (!ips) return die("421 unable to figure out my IP addresses (#4.3.0)\r\n");
   smtp::QueuePolicy policy(rcpthosts, *ips);
   smtp::DriverOptions opt{static_cast<double>(cfg->timeout), 2.0 * cfg->timeout};

@@ -44,7 +44,18 @@ std::optional<Relay> find_route(const std::vector<std::string>& lines, std::stri
 }
 
 std::optional<std::string> ip_literal(std::string_view host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    if (host.size() > 5 && (host[0] | 0x20) == 'i' && (host[1] | 0x20) == 'p' && (host[2] | 0x20) == 'v' &&
+        host[3] == '6' && host[4] == ':') {
+      std::string s6(host.substr(5));
+      in6_addr a6;
+      if (::inet_pton(AF_INET6, s6.c_str(), &a6) != 1) return std::nullopt;
+      char buf6[INET6_ADDRSTRLEN];
+      ::inet_ntop(AF_INET6, &a6, buf6, sizeof buf6);
+      return std::string(buf6);
+    }
+  }
   std::string s(host);
   in_addr a;
   if (s.empty() || ::inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
@@ -80,10 +91,10 @@ void ipv4_first(std::vector<Target>& targets) {
   });
 }
 
-std::vector<std::string> local_addresses() {
-  std::vector<std::string> out{"0.0.0.0", "::"};
+reactor::Result<std::vector<std::string>> interface_addresses() {
+  std::vector<std::string> out;
   ifaddrs* ifa = nullptr;
-  if (::getifaddrs(&ifa) != 0) return out;
+  if (::getifaddrs(&ifa) != 0) return reactor::temp_error("unable to list the interfaces' addresses");
   for (ifaddrs* p = ifa; p; p = p->ifa_next) {
     if (!p->ifa_addr) continue;
     char buf[INET6_ADDRSTRLEN];
@@ -96,6 +107,12 @@ std::vector<std::string> local_addresses() {
     }
   }
   ::freeifaddrs(ifa);
+  return out;
+}
+
+std::vector<std::string> local_addresses() {
+  std::vector<std::string> out{"0.0.0.0", "::"};
+  if (auto ifs = interface_addresses()) out.insert(out.end(), ifs->begin(), ifs->end());
   return out;
 }
 

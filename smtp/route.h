@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "reactor/result.h"
+
 namespace smtp {
 
 /// A relay from smtproutes: host name or IP, and port.
@@ -22,7 +24,9 @@ struct Relay {
 std::optional<Relay> find_route(const std::vector<std::string>& lines, std::string_view host,
                                 unsigned default_port);
 
-/// Parses an IPv4 address, plain ("1.2.3.4") or bracketed ("[1.2.3.4]").
+/// Parses an IPv4 address, plain ("1.2.3.4") or bracketed ("[1.2.3.4]"),
+/// or an RFC 5321 IPv6 literal ("[IPv6:2001:db8::1]", tag in any case);
+/// returns the address in canonical text form.
 std::optional<std::string> ip_literal(std::string_view host);
 
 /// One mail exchanger name from DNS.
@@ -48,8 +52,10 @@ void ipv4_first(std::vector<Target>& targets);
 std::vector<Target> usable_targets(const std::vector<Target>& all, bool (*is_me)(const std::string&),
                                    bool relay);
 
-/// This host's addresses, IPv4 and IPv6 (every interface, plus 0.0.0.0 as
-/// netqmail has it, and ::).
+/// The IPv4 and IPv6 addresses of this host's interfaces, as text.
+reactor::Result<std::vector<std::string>> interface_addresses();
+/// This host's addresses for the MX loop check: interface_addresses() plus
+/// 0.0.0.0 (as netqmail has it) and ::.
 std::vector<std::string> local_addresses();
 /// True if `ip` is one of local_addresses() (cached after the first call).
 bool ipme(const std::string& ip);

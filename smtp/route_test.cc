@@ -33,6 +33,10 @@ TEST_CASE("route: IP literals") {
   CHECK(ip_literal("1.2.3.4") == std::optional<std::string>("1.2.3.4"));
   CHECK_FALSE(ip_literal("example.com"));
   CHECK_FALSE(ip_literal("[1.2.3]"));
+  CHECK(ip_literal("[IPv6:2001:DB8::1]") == std::optional<std::string>("2001:db8::1"));
+  CHECK(ip_literal("[ipv6:::1]") == std::optional<std::string>("::1"));
+  CHECK_FALSE(ip_literal("[IPv6:nonsense]"));
+  CHECK_FALSE(ip_literal("[2001:db8::1]"));
 }
 
 TEST_CASE("route: MX ordered by preference, equal ones shuffled") {

@@ -117,7 +117,7 @@ bool Smtpd::address(std::string_view arg, std::string& addr, std::string_view* r
   if (cfg_.localiphost) {
     size_t at = p.addr.rfind('@');
     std::string ip;
-    if (at != std::string::npos && parse_ipv4_literal(std::string_view(p.addr).substr(at + 1), ip) &&
+    if (at != std::string::npos && parse_address_literal(std::string_view(p.addr).substr(at + 1), ip) &&
         policy_.is_my_ip(ip))
       p.addr = p.addr.substr(0, at + 1) + *cfg_.localiphost;
   }

@@ -1,23 +1,15 @@
 // The real SmtpdPolicy (see smtpd_policy.h).
 #include "smtp/smtpd_policy.h"
 
-#include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
+#include "smtp/route.h"
 
 namespace smtp {
 
-reactor::Result<std::set<std::string>> local_ipv4_addresses() {
+reactor::Result<std::set<std::string>> local_ip_addresses() {
+  auto ifs = interface_addresses();
+  if (!ifs) return ifs.error();
   std::set<std::string> ips{"127.0.0.1"};
-  struct ifaddrs* ifa = nullptr;
-  if (::getifaddrs(&ifa) != 0) return reactor::temp_error("unable to figure out my IP addresses");
-  for (auto* p = ifa; p; p = p->ifa_next) {
-    if (!p->ifa_addr || p->ifa_addr->sa_family != AF_INET) continue;
-    char buf[INET_ADDRSTRLEN];
-    auto* sin = reinterpret_cast<struct sockaddr_in*>(p->ifa_addr);
-    if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf)) ips.insert(buf);
-  }
-  ::freeifaddrs(ifa);
+  ips.insert(ifs->begin(), ifs->end());
   return ips;
 }
 

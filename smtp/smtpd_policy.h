@@ -12,8 +12,9 @@
 
 namespace smtp {
 
-/// This host's IPv4 addresses (getifaddrs plus 127.0.0.1); Error if unknown.
-reactor::Result<std::set<std::string>> local_ipv4_addresses();
+/// This host's addresses, IPv4 and IPv6 (getifaddrs plus 127.0.0.1), for
+/// `box@[ip]` rewriting; Error if unknown.
+reactor::Result<std::set<std::string>> local_ip_addresses();
 
 /// SmtpdPolicy over the real queue and control files.
 class QueuePolicy : public SmtpdPolicy {

@@ -143,10 +143,12 @@ TEST_CASE("smtpd: address parsing") {
   talk(s, "RCPT TO:<>\r\n");                   // accepted (qmail quirk)
   talk(s, "RCPT TO:<box@[192.0.2.1]>\r\n");     // local IP literal -> localiphost
   talk(s, "RCPT TO:<box@[198.51.100.1]>\r\n");  // foreign IP literal unchanged
+  talk(s, "RCPT TO:<box@[IPv6:2001:DB8:0::1]>\r\n");  // local IPv6 literal -> localiphost
+  talk(s, "RCPT TO:<box@[IPv6:2001:db8::2]>\r\n");    // foreign IPv6 literal unchanged
   CHECK(talk(s, "DATA\r\n.\r\n").find("250 ok 1605956160") != std::string::npos);
   CHECK(p.from == "");
   CHECK(p.to == std::vector<std::string>{"u@c", "v@d", "q>u@e", "w>x@f", "", "box@mx.example.org",
-                                         "box@[198.51.100.1]"});
+                                         "box@[198.51.100.1]", "box@mx.example.org", "box@[IPv6:2001:db8::2]"});
 }
 
 TEST_CASE("smtpd: address limits and control characters") {

@@ -26,7 +26,7 @@ class FakePolicy : public SmtpdPolicy {
     size_t at = addr.rfind('@');
     return at == std::string_view::npos || allowed_domains.count(std::string(addr.substr(at + 1)));
   }
-  bool is_my_ip(std::string_view ip) override { return ip == "127.0.0.1" || ip == "192.0.2.1"; }
+  bool is_my_ip(std::string_view ip) override { return ip == "127.0.0.1" || ip == "192.0.2.1" || ip == "2001:db8::1"; }
   reactor::Result<unsigned long> queue_open() override {
     if (open_fails) return reactor::temp_error("unable to fork");
     ++opened;

@@ -24,6 +24,9 @@ bool has_control_chars(std::string_view addr);
 
 /// Parses a `[d.d.d.d]` literal that makes up all of `s`; sets `dotted`.
 bool parse_ipv4_literal(std::string_view s, std::string& dotted);
+/// Parses a `[d.d.d.d]` or `[IPv6:...]` literal (RFC 5321 4.1.3) that makes
+/// up all of `s`; sets `ip` to the address in canonical text form.
+bool parse_address_literal(std::string_view s, std::string& ip);
 
 /// The value of ESMTP parameter `name` (e.g. "SIZE") in `params`, if present.
 std::optional<std::string> esmtp_param(std::string_view params, std::string_view name);

@@ -24,6 +24,22 @@ TEST_CASE("smtpd_util: IPv4 literals") {
   CHECK_FALSE(smtp::parse_ipv4_literal("[IPv6:::1]", ip));
 }
 
+TEST_CASE("smtpd_util: IPv4 and IPv6 address literals") {
+  std::string ip;
+  CHECK(smtp::parse_address_literal("[192.0.2.1]", ip));
+  CHECK(ip == "192.0.2.1");
+  CHECK(smtp::parse_address_literal("[IPv6:2001:DB8:0:0::1]", ip));
+  CHECK(ip == "2001:db8::1");
+  CHECK(smtp::parse_address_literal("[ipv6:::1]", ip));
+  CHECK(ip == "::1");
+  CHECK(smtp::parse_address_literal("[IPv6:::ffff:192.0.2.1]", ip));
+  CHECK_FALSE(smtp::parse_address_literal("[IPv6:2001:db8::g]", ip));
+  CHECK_FALSE(smtp::parse_address_literal("[2001:db8::1]", ip));  // the tag is required
+  CHECK_FALSE(smtp::parse_address_literal("[IPv6:]", ip));
+  CHECK_FALSE(smtp::parse_address_literal("[IPv4:1.2.3.4]", ip));
+  CHECK_FALSE(smtp::parse_address_literal("[IPv6:::1", ip));
+}
+
 TEST_CASE("smtpd_util: esmtp_param and badmailfrom") {
   CHECK(smtp::esmtp_param(" BODY=8BITMIME size=42", "SIZE") == "42");
   CHECK_FALSE(smtp::esmtp_param(" BODY=8BITMIME", "SIZE"));

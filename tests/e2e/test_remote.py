@@ -178,6 +178,11 @@ class RemoteTest(evq.TreeTest):
         self.mail("x@loop6.example")
         msgs = self.t.wait_maildir(os.path.join(self.alice, "Maildir"), 1, timeout=30)
         self.assertIn("Although I'm listed as a best-preference MX or A for that host,", msgs[0].as_string())
+        # An RFC 5321 IPv6 literal is an address, not a name to look up.
+        self.mail("y@[IPv6:0::1]")
+        msgs = self.t.wait_maildir(os.path.join(self.alice, "Maildir"), 2, timeout=30)
+        (lit,) = [m.as_string() for m in msgs if "y@[IPv6:0::1]" in m.as_string()]
+        self.assertIn("Although I'm listed as a best-preference MX or A for that host,", lit)
 
     def test_no_such_domain_fails(self):
         self.t.control("smtproutes", "")

@@ -130,6 +130,9 @@ class ServiceTest(evq.TreeTest):
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
             s.sendmail("bob@a.example", ["joe@" + t.fqdn], b"Subject: via service\r\n\r\nhello\r\n")
         t.wait_maildir(os.path.join(home, "Maildir"), 1, timeout=30)
+        # The Maildir has the message a moment before qmail-send has cleaned
+        # it out of the queue.
+        t.wait_queue_empty(timeout=30)
         evq.wait_for(lambda: "tcpserver: end" in open(current).read(), 20, what="tcpserver end line")
         send_log = os.path.join(send, "log", "main", "current")
         evq.wait_for(lambda: os.path.exists(send_log) and "delivery" in open(send_log).read(), 20,

@@ -266,7 +266,7 @@ class AutoTurnTest(AutoTurnBase):
         self.svc.wait_log(r"tcpserver: end \d+ status", count=2)
         self.assertEqual(cust.messages, [])
         self.assertEqual(len(files(self.md)), 1)
-        self.assertTrue(self.t.queue_empty())  # no bounce
+        self.t.wait_queue_empty()  # no bounce
         # Next time the customer takes it.
         cust.rcpt_code = None
         with smtp_from(ISP, self.port, CUST) as s:
@@ -454,7 +454,7 @@ class IspCronTest(evq.TreeTest):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(c2.rcpts(), ["ann@other.example.net"])
         self.assertEqual(len(files(self.md("some.example.com"))), 1)
-        self.assertTrue(self.t.queue_empty())  # no bounce for an offline customer
+        self.t.wait_queue_empty()  # no bounce for an offline customer
         # Online again: the next cron run delivers.
         c1 = Customer(CUST, self.cport)
         self.addCleanup(c1.stop)

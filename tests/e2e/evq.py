@@ -298,6 +298,13 @@ class Tree:
             raise AssertionError(f"tcpserver exited: {svc.log()[-2000:]}")
         return svc, port
 
+    def wait_programs_done(self, name, timeout=20):
+        """Waits until no process runs this tree's program `name` (e.g. the
+        qmail-popup of a session that has just ended)."""
+        path = os.path.join(self.bin, name).encode()
+        wait_for(lambda: not any(a[0] == path for a in tree_processes(self.base).values()), timeout,
+                 what=f"{name} to exit")
+
     def cleanup(self):
         for svc in self.services:
             svc.stop()
@@ -306,11 +313,10 @@ class Tree:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def kill_strays(base):
-    """Kills our processes still running a program of the tree at `base` (a
-    daemon a test's services left behind), so that none can eat the CPU of
-    the tests after it; says so on stderr."""
+def tree_processes(base):
+    """{pid: argv} of our processes running a program of the tree at `base`."""
     me = os.getuid()
+    found = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
@@ -322,11 +328,20 @@ def kill_strays(base):
         except OSError:
             continue
         if argv and argv[0].startswith(base.encode() + b"/"):
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-                sys.stderr.write(f"evq: killed stray process {pid}: {b' '.join(argv).decode('latin-1')[:200]}\n")
-            except ProcessLookupError:
-                pass
+            found[int(pid)] = argv
+    return found
+
+
+def kill_strays(base):
+    """Kills our processes still running a program of the tree at `base` (a
+    daemon a test's services left behind), so that none can eat the CPU of
+    the tests after it; says so on stderr."""
+    for pid, argv in tree_processes(base).items():
+        try:
+            os.kill(pid, signal.SIGKILL)
+            sys.stderr.write(f"evq: killed stray process {pid}: {b' '.join(argv).decode('latin-1')[:200]}\n")
+        except ProcessLookupError:
+            pass
 
 
 class TreeTest(unittest.TestCase):

@@ -417,6 +417,7 @@ class Pop3Test(evq.TreeTest):
         wait_for(lambda: len(os.listdir(os.path.join(md, "cur"))) == n - 1, 20,
                  what="messages moved to cur/")
         self.assertEqual(os.listdir(os.path.join(md, "new")), [])
+        self.t.wait_programs_done("qmail-popup")  # the session has ended
 
 
 if __name__ == "__main__":

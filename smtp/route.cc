@@ -43,19 +43,22 @@ std::optional<Relay> find_route(const std::vector<std::string>& lines, std::stri
   return std::nullopt;
 }
 
+std::optional<std::string> ipv6_address_literal(std::string_view s) {
+  if (s.size() < 8 || s.front() != '[' || s.back() != ']') return std::nullopt;
+  std::string_view tag = s.substr(1, 5);
+  if ((tag[0] | 0x20) != 'i' || (tag[1] | 0x20) != 'p' || (tag[2] | 0x20) != 'v' || tag[3] != '6' || tag[4] != ':')
+    return std::nullopt;
+  std::string text(s.substr(6, s.size() - 7));
+  in6_addr a;
+  if (::inet_pton(AF_INET6, text.c_str(), &a) != 1) return std::nullopt;
+  char buf[INET6_ADDRSTRLEN];
+  if (!::inet_ntop(AF_INET6, &a, buf, sizeof buf)) return std::nullopt;
+  return std::string(buf);
+}
+
 std::optional<std::string> ip_literal(std::string_view host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-    if (host.size() > 5 && (host[0] | 0x20) == 'i' && (host[1] | 0x20) == 'p' && (host[2] | 0x20) == 'v' &&
-        host[3] == '6' && host[4] == ':') {
-      std::string s6(host.substr(5));
-      in6_addr a6;
-      if (::inet_pton(AF_INET6, s6.c_str(), &a6) != 1) return std::nullopt;
-      char buf6[INET6_ADDRSTRLEN];
-      ::inet_ntop(AF_INET6, &a6, buf6, sizeof buf6);
-      return std::string(buf6);
-    }
-  }
+  if (auto v6 = ipv6_address_literal(host)) return v6;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   std::string s(host);
   in_addr a;
   if (s.empty() || ::inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;

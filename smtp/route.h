@@ -28,6 +28,9 @@ std::optional<Relay> find_route(const std::vector<std::string>& lines, std::stri
 /// or an RFC 5321 IPv6 literal ("[IPv6:2001:db8::1]", tag in any case);
 /// returns the address in canonical text form.
 std::optional<std::string> ip_literal(std::string_view host);
+/// An RFC 5321 IPv6 literal making up all of `s` ("[IPv6:2001:db8::1]", tag
+/// in any case) as canonical address text; nullopt for anything else.
+std::optional<std::string> ipv6_address_literal(std::string_view s);
 
 /// One mail exchanger name from DNS.
 struct Mx {

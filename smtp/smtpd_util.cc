@@ -1,10 +1,8 @@
 // Pure helpers of the SMTP and QMTP servers (see smtpd_util.h).
 #include "smtp/smtpd_util.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include "reactor/control.h"
+#include "smtp/route.h"
 
 namespace smtp {
 
@@ -75,16 +73,9 @@ bool parse_ipv4_literal(std::string_view s, std::string& dotted) {
 
 bool parse_address_literal(std::string_view s, std::string& ip) {
   if (parse_ipv4_literal(s, ip)) return true;
-  if (s.size() < 8 || s.front() != '[' || s.back() != ']') return false;
-  std::string_view tag = s.substr(1, 5);
-  if ((tag[0] | 0x20) != 'i' || (tag[1] | 0x20) != 'p' || (tag[2] | 0x20) != 'v' || tag[3] != '6' || tag[4] != ':')
-    return false;
-  std::string text(s.substr(6, s.size() - 7));
-  in6_addr a;
-  if (::inet_pton(AF_INET6, text.c_str(), &a) != 1) return false;
-  char buf[INET6_ADDRSTRLEN];
-  if (!::inet_ntop(AF_INET6, &a, buf, sizeof buf)) return false;
-  ip = buf;
+  auto v6 = ipv6_address_literal(s);
+  if (!v6) return false;
+  ip = std::move(*v6);
   return true;
 }
 

@@ -256,6 +256,7 @@ class Pop3Test(evq.TreeTest):
             with self.assertRaises(poplib.error_proto):
                 p.pass_("x")
             p.close()
+        self.t.wait_programs_done("qmail-popup")  # both sessions have ended
 
     def test_third_party_checkpassword(self):
         """The checkpassword interface: a foreign program reads

@@ -5,6 +5,8 @@
 #   make asan         the same tests under AddressSanitizer + UBSan (build-asan/)
 #   make run          install dependencies, build, start a private mail system
 #   make setup QMAILHOME=DIR   install a complete qmail home tree into DIR
+#                              (programs are rebuilt for DIR when it changes;
+#                              DEFAULTDELIVERY=... FQDN=... for a new tree)
 #   make bench        measure local delivery, SMTP ingest, remote delivery, POP3
 #
 # Sources are found by wildcard.  In each folder, a .cc file that defines
@@ -24,7 +26,7 @@ CXX       ?= g++
 CXXSTD    := -std=c++20
 WARN      := -Wall -Wextra -Werror
 OPT       ?= -O2 -g
-DEFS      := -DQMAILHOME_DEFAULT='"$(QMAILHOME)"' -D_GNU_SOURCE
+DEFS      := -D_GNU_SOURCE
 CPPFLAGS  += -I. $(DEFS)
 CXXFLAGS  += $(CXXSTD) $(WARN) $(OPT) -MMD -MP
 LDLIBS    := -lcdb -lev -lcares -lcrypt
@@ -43,8 +45,25 @@ LIBS      := $(foreach d,$(LAYERS),$(BUILD)/lib$(d).a)
 PROGS     := $(patsubst %.cc,$(BUILD)/bin/%,$(notdir $(MAIN_CC)))
 UNIT      := $(BUILD)/bin/unit-tests
 
-.PHONY: all check asan run setup bench deps clean unit
+.PHONY: all progs check asan run setup bench deps clean unit
 all: $(PROGS) $(UNIT)
+progs: $(PROGS)
+
+# The home compiled into the programs (the one a setuid qmail-queue uses) is
+# in queue/home.cc alone.  $(BUILD)/conf-home records it; when QMAILHOME
+# changes, the file changes, home.o is rebuilt and every program relinked, so
+# `make setup QMAILHOME=/var/qmail2` never installs programs built for another
+# home.
+ifneq ($(words $(QMAILHOME)),1)
+$(error QMAILHOME must be one absolute path without spaces)
+endif
+ifneq ($(filter-out /%,$(QMAILHOME)),)
+$(error QMAILHOME must be an absolute path, not $(QMAILHOME))
+endif
+HOME_STAMP := $(BUILD)/conf-home
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(HOME_STAMP) 2>/dev/null)" = '$(QMAILHOME)' ] || echo '$(QMAILHOME)' > $(HOME_STAMP); })
+$(BUILD)/obj/queue/home.o: CPPFLAGS += -DQMAILHOME_DEFAULT='"$(QMAILHOME)"'
+$(BUILD)/obj/queue/home.o: $(HOME_STAMP)
 
 $(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(dir $@)
@@ -101,8 +120,10 @@ run: deps
 	$(MAKE) all
 	BUILD=$(BUILD) bash scripts/run
 
-setup: all
-	BUILD=$(BUILD) sh scripts/setup "$(QMAILHOME)"
+# DEFAULTDELIVERY and FQDN: config-fast's choices for a new tree (defaults
+# ./Maildir/ and this host's name); an existing tree keeps its control files.
+setup: progs
+	BUILD=$(BUILD) sh scripts/setup "$(QMAILHOME)" "$(or $(DEFAULTDELIVERY),./Maildir/)" $(FQDN)
 
 bench: all
 	BUILD=$(BUILD) python3 tests/bench/local_rate.py

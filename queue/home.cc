@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "reactor/fd.h"
@@ -14,6 +15,8 @@
 #endif
 
 namespace queue {
+
+std::string compiled_home() { return QMAILHOME_DEFAULT; }
 
 std::string qmail_home() {
   // Trust the environment only when no privilege was gained through setuid/setgid.
@@ -33,11 +36,28 @@ reactor::Status chdir_home() {
   return {};
 }
 
-bool single_user() {
-  // Unprivileged and no privilege gained: a setuid qmail-queue run by another
-  // user is *not* single-user (its effective uid differs from the real one).
-  return ::getuid() != 0 && ::getuid() == ::geteuid() && ::getgid() == ::getegid();
+TreeMode decide_tree_mode(const std::string& home) {
+  TreeMode m;
+  struct stat h, q;
+  if (::stat(home.c_str(), &h) != 0 || ::stat((home + "/queue").c_str(), &q) != 0) return m;
+  // Only the tree's owner can have made it so: a non-root owner of both the
+  // home and its queue. A tree that root (or an installer) owns is a system
+  // tree whatever the uid of the process asking.
+  if (h.st_uid == 0 || q.st_uid != h.st_uid) return m;
+  m.single = true;
+  m.uid = h.st_uid;
+  m.gid = h.st_gid;
+  if (const struct passwd* pw = ::getpwuid(h.st_uid)) m.gid = pw->pw_gid;
+  return m;
 }
+
+const TreeMode& tree_mode() {
+  // Decided once per process, from the home this process uses.
+  static const TreeMode mode = decide_tree_mode(qmail_home());
+  return mode;
+}
+
+bool single_user() { return tree_mode().single; }
 
 const char* account_name(Account a) {
   switch (a) {
@@ -55,14 +75,14 @@ const char* account_name(Account a) {
 const char* group_name(Group g) { return g == Group::qmail ? "qmail" : "nofiles"; }
 
 reactor::Result<uid_t> account_uid(Account a) {
-  if (single_user()) return ::getuid();
+  if (single_user()) return tree_mode().uid;
   const struct passwd* pw = ::getpwnam(account_name(a));
   if (!pw) return reactor::temp_error(std::string("unknown account ") + account_name(a));
   return pw->pw_uid;
 }
 
 reactor::Result<gid_t> group_gid(Group g) {
-  if (single_user()) return ::getgid();
+  if (single_user()) return tree_mode().gid;
   const struct group* gr = ::getgrnam(group_name(g));
   if (!gr) return reactor::temp_error(std::string("unknown group ") + group_name(g));
   return gr->gr_gid;
@@ -76,7 +96,14 @@ reactor::Result<std::string> alias_home() {
 }
 
 reactor::Status drop_to(uid_t uid, gid_t gid) {
-  if (single_user()) return {};
+  if (single_user()) {
+    // Every account is the owner: root becomes the owner, the owner (or
+    // anyone else, who could not switch anyway) stays as it is.
+    if (::getuid() != 0) return {};
+    uid = tree_mode().uid;
+    gid = tree_mode().gid;
+  }
+  if (::getuid() == uid && ::geteuid() == uid && ::getgid() == gid && ::getegid() == gid) return {};
   if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
     return reactor::temp_error("unable to switch to uid " + std::to_string(uid) + ": " +
                                reactor::errno_text(errno));

@@ -7,9 +7,14 @@
 // QMAILHOME overrides it only in a process that gained no privilege (real ids
 // equal effective ids), so a setuid qmail-queue can never be pointed elsewhere.
 //
-// Single-user mode: a process that is not root cannot switch users, so every
-// qmail account is "this user" and no setuid/setgid is attempted. This is how
-// tests and `make run` operate on private trees.
+// Single-user mode is a property of the tree, decided once per process from
+// the home directory itself (doc/qmail-home.7): a tree whose home and queue/
+// are owned by one user other than root is a private tree of that user, and
+// every qmail account and group is that user. Any other tree is a system
+// tree: accounts are looked up by name and privileges are really dropped,
+// whoever runs the program. Only the owner of a directory can make it a
+// single-user tree, and a setuid program never takes its home from the
+// environment, so no caller can talk a privileged program into the mode.
 
 #include <string>
 #include <sys/types.h>
@@ -25,7 +30,20 @@ std::string home_path(const std::string& rel);
 /// chdir to the home directory; Error (temporary) on failure.
 reactor::Status chdir_home();
 
-/// True when running unprivileged: all qmail ids collapse to our own.
+/// The home compiled into this program (QMAILHOME_DEFAULT of the build).
+std::string compiled_home();
+
+/// How a tree is run: by qmail's accounts, or by its one owner.
+struct TreeMode {
+  bool single = false;  ///< a single-user (private) tree
+  uid_t uid = 0;        ///< its owner (single-user only)
+  gid_t gid = 0;        ///< the owner's group (single-user only)
+};
+/// The mode of the tree at `home` (what tree_mode() decides; for tests).
+TreeMode decide_tree_mode(const std::string& home);
+/// The mode of this process's tree, decided on first use and then fixed.
+const TreeMode& tree_mode();
+/// True in a single-user tree: all qmail ids are the tree owner's.
 bool single_user();
 
 /// The accounts of qmail's design.
@@ -36,14 +54,16 @@ enum class Group { qmail, nofiles };
 /// Account name as installed (e.g. "qmailq").
 const char* account_name(Account a);
 const char* group_name(Group g);
-/// uid of an account (our own uid in single-user mode). Error if unknown.
+/// uid of an account (the tree owner's in single-user mode). Error if unknown.
 reactor::Result<uid_t> account_uid(Account a);
-/// gid of a group (our own gid in single-user mode).
+/// gid of a group (the tree owner's group in single-user mode).
 reactor::Result<gid_t> group_gid(Group g);
 /// Home directory of the alias account (QMAILHOME/alias in single-user mode).
 reactor::Result<std::string> alias_home();
 
-/// Drops to uid/gid (setgroups to just gid, setgid, setuid). No-op in single-user mode.
+/// Drops to uid/gid (setgroups to just gid, setgid, setuid); nothing to do when
+/// the process has exactly those ids already. In a single-user tree root drops
+/// to the owner whatever ids are asked for, and anyone else stays as it is.
 reactor::Status drop_to(uid_t uid, gid_t gid);
 /// Drops to a qmail account with the given group.
 reactor::Status drop_to(Account a, Group g);

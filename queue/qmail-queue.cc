@@ -18,11 +18,10 @@ namespace {
 void die_timeout(int) { ::_exit(queue::qq_exit::kTimeout); }  // no cleanup: qmail-send's job
 void die_bug(int) { ::_exit(queue::qq_exit::kBug); }
 
-// The uid of an installed qmail account, looked up by name. Not account_uid():
-// a setuid qmail-queue run by qmaild counts as "single-user" there and would
-// collapse every account onto the caller. Uninstalled accounts match nothing,
-// so a private single-user tree writes "invoked by uid N" for every caller.
+// The uid of a qmail account for the Received line. In a single-user tree all
+// accounts are the owner, so none is named: "invoked by uid N" for every caller.
 std::optional<uid_t> installed_uid(queue::Account a) {
+  if (queue::single_user()) return std::nullopt;
   const struct passwd* pw = ::getpwnam(queue::account_name(a));
   if (!pw) return std::nullopt;
   return pw->pw_uid;

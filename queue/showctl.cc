@@ -28,8 +28,8 @@ BuildInfo current_build_info() {
     if (a == Account::alias) continue;
     b.users.push_back({account_name(a), num(account_uid(a))});
   }
-  // qmail's "owner" id (auto_uido) is root, or ourselves in a single-user tree.
-  b.users.insert(b.users.begin() + 4, {"root", std::to_string(single_user() ? getuid() : 0)});
+  // qmail's "owner" id (auto_uido) is root, or the owner of a single-user tree.
+  b.users.insert(b.users.begin() + 4, {"root", std::to_string(single_user() ? tree_mode().uid : 0)});
   b.groups.push_back({group_name(Group::nofiles), num(group_gid(Group::nofiles))});
   b.groups.push_back({group_name(Group::qmail), num(group_gid(Group::qmail))});
   return b;

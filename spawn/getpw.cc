@@ -39,6 +39,9 @@ GetpwContext current_getpw_context() {
   c.my_uid = ::getuid();
   c.my_gid = ::getgid();
   if (c.single_user) {
+    // Every delivery of a single-user tree runs as its owner.
+    c.my_uid = queue::tree_mode().uid;
+    c.my_gid = queue::tree_mode().gid;
     auto h = queue::alias_home();
     if (h) c.alias_home = *h;
   }

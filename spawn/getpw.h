@@ -2,9 +2,9 @@
 // qmail-getpw(8)'s default rules for who controls a local part (local-delivery.md
 // 2.3) over a small passwd interface, so tests can feed a fake account list.
 //
-// Single-user trees (queue::single_user()): only accounts whose uid equals
-// ours can be candidates, and the catch-all is a pseudo-account "alias" with
-// our uid/gid whose home is queue::alias_home() (QMAILHOME/alias), since the
+// Single-user trees (queue::single_user()): only accounts whose uid is the
+// tree owner's can be candidates, and the catch-all is a pseudo-account
+// "alias" with the owner's uid/gid whose home is queue::alias_home() (QMAILHOME/alias), since the
 // real alias account cannot be switched to. That pseudo-account also answers
 // to the name "alias" like the real one (`alias-x` is alias with ext `x`).
 
@@ -46,7 +46,7 @@ class SystemPasswd : public PasswdDb {
 /// How qmail-getpw failed; each kind has its own exit code and lspawn text.
 enum class GetpwFailure { noalias, nfs, sys };
 
-/// Environment of the rules: single-user mode and our own ids.
+/// Environment of the rules: single-user mode and the tree owner's ids.
 struct GetpwContext {
   bool single_user = false;
   uid_t my_uid = 0;
@@ -55,7 +55,7 @@ struct GetpwContext {
   char brk = '-';          ///< conf-break
 };
 
-/// The context of this process (queue::single_user(), getuid(), alias_home()).
+/// The context of this process (queue::tree_mode(), alias_home()).
 GetpwContext current_getpw_context();
 
 /// Result of the rules: the six fields, or why not.

@@ -1,5 +1,7 @@
-"""The qmail FAQ (seeds/002) recipes, each followed verbatim against a private
-tree: one test per FAQ section, named after it.  Programs that the recipes
+"""The qmail FAQ (seeds/002) recipes, each followed verbatim: one test per FAQ
+section, named after it.  They run against a private tree and (tests/run as
+root, EVQ_MODE=system) against a root-installed system tree with real login
+users, where ~alias is the alias account's home.  Programs that the recipes
 call but that do not exist here (uux, procmail) are stand-ins that record
 what they were given."""
 import os
@@ -38,7 +40,9 @@ def header(msg, name):
 
 
 def stand_in(path, record_dir):
-    """A shell script that records its arguments (one per line) and stdin."""
+    """A shell script that records its arguments (one per line) and stdin
+    into record_dir, which any delivering user may write."""
+    os.chmod(record_dir, 0o1777)
     with open(path, "w") as f:
         f.write("#!/bin/sh\n"
                 f"d={record_dir}\n"
@@ -147,7 +151,7 @@ class FaqTest(evq.TreeTest):
         uux = os.path.join(self.t.base, "uux")     # stands in for /usr/bin/uux
         stand_in(uux, rec)
         self.t.control("virtualdomains", ":alias-uucp\n")
-        alias = self.t.path("alias")
+        alias = self.t.alias_home()
         self.t.dot_qmail(alias, "-uucp-default",
                          f'|preline -df {uux} - -r -gC -a"$SENDER" gonzo!rmail "($EXT2@$HOST)"\n')
         self.t.start()
@@ -181,7 +185,7 @@ class FaqTest(evq.TreeTest):
         self.append_control("rcpthosts", "nowhere.mil")
         bob = self.t.add_user("bob")
         self.t.dot_qmail(bob, "-default", "./Maildir/\n")
-        self.t.run("maildirmake", os.path.join(bob, "info"))
+        self.t.maildirmake(os.path.join(bob, "info"))
         self.t.dot_qmail(bob, "-info", "./info/\n")
         self.t.start()
         for who in ("root", "postmaster", "whatever", "info"):
@@ -201,7 +205,7 @@ class FaqTest(evq.TreeTest):
         self.append_control("rcpthosts", "everywhere.org")
         bob = self.t.add_user("bob")
         for d in ("nowhere", "everywhere", "nowhere-info"):
-            self.t.run("maildirmake", os.path.join(bob, d))
+            self.t.maildirmake(os.path.join(bob, d))
         self.t.dot_qmail(bob, "-nowhere-default", "./nowhere/\n")
         self.t.dot_qmail(bob, "-everywhere-default", "./everywhere/\n")
         self.t.dot_qmail(bob, "-nowhere-info", "./nowhere-info/\n")
@@ -273,9 +277,9 @@ class FaqTest(evq.TreeTest):
         self.assertEqual(self.t.maildir_count(os.path.join(me, "Maildir")), 0)
 
     def test_faq_4_6_aliases_with_dots(self):
-        alias = self.t.path("alias")
-        self.t.run("maildirmake", os.path.join(alias, "pdqbach"))
-        self.t.run("maildirmake", os.path.join(alias, "dotted"))
+        alias = self.t.alias_home()
+        self.t.maildirmake(os.path.join(alias, "pdqbach"))
+        self.t.maildirmake(os.path.join(alias, "dotted"))
         # ~alias/.qmail-P.D.Q.Bach "doesn't do anything" ...
         self.t.dot_qmail(alias, "-P.D.Q.Bach", "./dotted/\n")
         # ... Use .qmail-p:d:q:bach.
@@ -380,7 +384,7 @@ class FaqTest(evq.TreeTest):
     def test_faq_8_2_copy_of_all_mail(self):
         # evqmail's run-time QUEUE_EXTRA: control/queueextra (doc/queueextra.md).
         self.t.control("queueextra", "log\n")
-        alias = self.t.path("alias")
+        alias = self.t.alias_home()
         self.t.dot_qmail(alias, "-log", "./msg-log\n")
         self.t.control("concurrencyremote", "0\n")   # the outgoing one stays queued
         self.t.control("concurrencylocal", "0\n")    # first hold local mail too

@@ -477,17 +477,19 @@ class Tree:
             message = message.encode()
         return self.run("qmail-inject", *args, input=message, env=env, check=check, user=user)
 
-    def start(self, delivery=None, extra_env=None):
+    def start(self, delivery=None, extra_env=None, resolv=None):
         """Starts qmail-send logging to a file: qmail-start in a private
         tree, QMAILHOME/rc as root (splogger to a caught syslog) in a system
-        tree. Returns the process, which is qmail-send."""
+        tree, where `resolv` is a resolv.conf for it and its children (the
+        environment's DNSSERVERS cannot pass rc). Returns the process, which
+        is qmail-send."""
         if delivery is None:
             with open(self.path("control", "defaultdelivery")) as f:
                 delivery = f.read().strip()
         before = len(re.findall(r"status: local 0/\d+ remote 0/\d+", self.log()))
         self.log_fh = open(self.logfile, "ab")
         if self.system:
-            self.send = self._start_rc(delivery, extra_env or {})
+            self.send = self._start_rc(delivery, extra_env or {}, resolv)
         else:
             self.send = subprocess.Popen([os.path.join(self.bin, "qmail-start"), delivery],
                                          cwd="/", env=self.env(**(extra_env or {})),
@@ -498,7 +500,7 @@ class Tree:
         self.wait_log(r"status: local 0/\d+ remote 0/\d+", what="qmail-send start", count=before + 1)
         return self.send
 
-    def _start_rc(self, delivery, extra_env):
+    def _start_rc(self, delivery, extra_env, resolv):
         # rc reads control/defaultdelivery and keeps only PATH of its
         # environment (env - PATH="QMAILHOME/bin:$PATH"): that is all a
         # caller can give it, as at boot.
@@ -525,7 +527,7 @@ class Tree:
         path = extra_env.get("PATH", "/usr/local/bin:/usr/bin:/bin")
         return subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh",
                                  os.path.join(SRC, "tests", "e2e", "with-syslog"),
-                                 self.syslog.path, rc],
+                                 self.syslog.path, *(["-r", resolv] if resolv else []), rc],
                                 cwd="/", env={"PATH": path}, stdout=self.log_fh,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -662,7 +664,7 @@ def tree_processes(base, home=None):
     """{pid: argv} of processes running a program of the tree at `base` (and
     its home, when that lies elsewhere): ours only, unless we are root, who
     also sees the tree's daemons under qmail's accounts. A program started as
-    `bin/NAME` counts when its working directory is the home."""
+    `bin/NAME` counts when its working directory is in the home."""
     me = os.getuid()
     roots = [p.encode() + b"/" for p in (base, home) if p]
     found = {}
@@ -675,7 +677,8 @@ def tree_processes(base, home=None):
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 argv = f.read().split(b"\0")
             if argv and argv[0].startswith(b"bin/") and home:
-                if os.readlink(f"/proc/{pid}/cwd") != home:
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+                if cwd != home and not cwd.startswith(home + "/"):
                     continue
                 found[int(pid)] = argv
                 continue

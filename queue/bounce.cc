@@ -29,11 +29,19 @@ std::string verp_sender(std::string_view sender, std::string_view recipient) {
   return std::string(sender);
 }
 
+// [WEAKNESS] qmail writes the addresses of a bounce's header as they are; a
+// CR or LF in one would start a header line of its own. They become '_' as
+// qmail's own entries do with LF.
+static std::string no_breaks(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = '_';
+  return s;
+}
+
 std::string bounce_entry(std::string_view recipient, std::string_view report) {
   std::string t = "<";
   t.append(recipient);
-  for (char& c : t)
-    if (c == '\n') c = '_';
+  t = no_breaks(std::move(t));
   t += ">:\n";
   t.append(report);
   if (!report.empty() && report.back() != '\n') t += '\n';
@@ -113,13 +121,13 @@ std::string bounce_fields(std::string_view date, std::string_view bouncefrom, st
   m += '@';
   m.append(bouncehost);
   m += "\nTo: ";
-  m += quote_address(to);
+  m += quote_address(no_breaks(std::string(to)));
   m += "\nSubject: failure notice\n";
   return m;
 }
 
 std::string return_path(std::string_view sender) {
-  return "Return-Path: <" + quote_address(sender) + ">\n";
+  return "Return-Path: <" + quote_address(no_breaks(std::string(sender))) + ">\n";
 }
 }  // namespace
 

@@ -330,3 +330,14 @@ TEST_CASE("bounce: file_contains finds a string across read chunks") {
   CHECK_FALSE(queue::file_contains(f.path, "c"));
   CHECK_FALSE(queue::file_contains("/nonexistent/evq-bounce", "a"));
 }
+
+TEST_CASE("bounce: a CR or LF in an address never starts a header line") {
+  const std::string evil = "a\r\nBcc: victim@elsewhere\n@x.example";
+  std::string head = queue::bounce_head("d", "MAILER-DAEMON", "host.example", evil, evil,
+                                        queue::bounce_entry(evil, "Sorry.\n"));
+  CHECK(head.find("\nBcc:") == std::string::npos);
+  CHECK(head.find('\r') == std::string::npos);
+  CHECK(head.find("To: \"a__Bcc: victim@elsewhere_\"@x.example\n") != std::string::npos);
+  CHECK(head.find("Return-Path: <\"a__Bcc: victim@elsewhere_\"@x.example>\n") != std::string::npos);
+  CHECK(head.find("<a__Bcc: victim@elsewhere_@x.example>:\nSorry.\n") != std::string::npos);
+}

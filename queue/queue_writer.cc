@@ -53,6 +53,12 @@ EnvelopeParser::Status EnvelopeParser::feed(std::string_view in, std::string& ou
           if (in_sender_) out += extra_;
           break;
         }
+        // [WEAKNESS] qmail takes any byte; a CR or LF in an address would
+        // reach an SMTP command line or a header later: a format error.
+        if (c == '\r' || c == '\n') {
+          status_ = Status::bad_format;
+          break;
+        }
         // qmail's ADDR: the 1003rd byte without a terminating NUL is too many.
         if (++addr_len_ >= kQqAddr) status_ = Status::too_long;
         break;

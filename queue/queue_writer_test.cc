@@ -116,6 +116,15 @@ TEST_CASE("qmail-queue envelope: exit codes 54, 91, 11") {
   CHECK(parse("Fx\0T"s + std::string(1002, 'a') + "\0\0"s, out) == 0);
 }
 
+TEST_CASE("qmail-queue envelope: CR or LF in an address is a format error") {
+  std::string out;
+  CHECK(parse("Fa\rb@c\0Td@e\0\0"s, out) == qq_exit::kFormat);
+  CHECK(parse("Fa@b\0Ta\r\nRSET\r\nMAIL FROM:<>\r\nRCPT TO:<v@x>\0\0"s, out) == qq_exit::kFormat);
+  CHECK(parse("Fa@b\0Tc@d\n\0\0"s, out) == qq_exit::kFormat);
+  // Other bytes still pass as in qmail (a tab, 8-bit).
+  CHECK(parse("Fa\tb@c\0T\xe9@d\0\0"s, out) == 0);
+}
+
 TEST_CASE("qmail-queue envelope: byte-at-a-time feeding gives the same result") {
   std::string env = "Fs@x\0Ta@b\0Tc@d\0\0"s;
   EnvelopeParser p("Tq\0"s);

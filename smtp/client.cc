@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "smtp/remote.h"
+
 namespace smtp {
 
 namespace {
@@ -162,6 +164,16 @@ void Client::recipient_report(const Reply& r) {
   reports_ += '\0';
 }
 
+// A recipient that cannot be put on the wire safely fails permanently here
+// and never reaches a command line (the reports stay in recipient order).
+void Client::skip_unsafe() {
+  while (next_rcpt_ < env_.recipients.size() && !wire_safe_address(env_.recipients[next_rcpt_])) {
+    reports_ += text::kUnsafeRecipient;
+    reports_ += '\0';
+    ++next_rcpt_;
+  }
+}
+
 void Client::after_recipients() {
   if (!accepted_any_) return quit('D', "Giving up on ", "", nullptr);
   send("DATA");
@@ -193,12 +205,14 @@ void Client::on_reply(const Reply& r) {
     case State::mail:
       if (code >= 500) return quit('D', "Connected to ", " but sender was rejected", &r);
       if (code >= 400) return quit('Z', "Connected to ", " but sender was rejected", &r);
-      if (env_.recipients.empty()) return after_recipients();
-      if (!pipelining_) send("RCPT TO:<" + quote_address(env_.recipients[0]) + ">");
+      skip_unsafe();
+      if (next_rcpt_ >= env_.recipients.size()) return after_recipients();
+      if (!pipelining_) send("RCPT TO:<" + quote_address(env_.recipients[next_rcpt_]) + ">");
       return enter(State::rcpt);
     case State::rcpt:
       recipient_report(r);
       ++next_rcpt_;
+      skip_unsafe();
       if (next_rcpt_ >= env_.recipients.size()) return after_recipients();
       if (!pipelining_) send("RCPT TO:<" + quote_address(env_.recipients[next_rcpt_]) + ">");
       return;
@@ -221,9 +235,16 @@ void Client::on_reply(const Reply& r) {
   // EHLO or HELO accepted: the envelope. With PIPELINING (RFC 2920) MAIL and
   // every RCPT go out in one write; DATA waits for their replies, so a body
   // is never sent to a server that accepted no recipient.
+  if (!wire_safe_address(env_.sender)) {
+    send("QUIT");
+    reports_ += text::kUnsafeSender;
+    reports_ += '\0';
+    return enter(State::done);
+  }
   send("MAIL FROM:<" + quote_address(env_.sender) + ">");
   if (pipelining_)
-    for (const auto& rc : env_.recipients) send("RCPT TO:<" + quote_address(rc) + ">");
+    for (const auto& rc : env_.recipients)
+      if (wire_safe_address(rc)) send("RCPT TO:<" + quote_address(rc) + ">");
   enter(State::mail);
 }
 

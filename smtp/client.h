@@ -60,6 +60,7 @@ class Client {
   void quit(char letter, std::string_view prepend, std::string_view append, const Reply* r);
   void recipient_report(const Reply& r);
   void after_recipients();
+  void skip_unsafe();
   std::string smtp_text(const Reply& r) const;
 
   Envelope env_;

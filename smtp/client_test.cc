@@ -169,3 +169,43 @@ TEST_CASE("client: NULs in replies become '?', addresses get quoted") {
   CHECK(smtp::quote_address("") == "");
   CHECK(smtp::quote_address("#@[]") == "#@[]");
 }
+
+TEST_CASE("client: addresses that would change the command line never reach the wire") {
+  const std::string inject = "a\r\nRSET\r\nMAIL FROM:<>\r\nRCPT TO:<victim@elsewhere>@x.example";
+  const std::string unsafe = "hSorry, this address contains characters that SMTP cannot carry. (#5.1.3)\n|";
+  SUBCASE("without PIPELINING, in recipient order") {
+    Client c = make({inject, "ok@x.example", "b@x.example> NOTIFY=NEVER"});
+    to_mail(c);
+    c.feed("250 ok\r\n");
+    CHECK(c.take_output() == "RCPT TO:<ok@x.example>\r\n");
+    c.feed("250 ok\r\n");
+    CHECK(c.take_output() == "DATA\r\n");
+    CHECK(c.take_reports() == nul(unsafe + "r|" + unsafe));
+  }
+  SUBCASE("with PIPELINING") {
+    Client c = make({"ok@x.example", "tab\t@x.example", "b@x.example"});
+    c.feed("220 hi\r\n");
+    c.take_output();
+    c.feed("250-x.example\r\n250 PIPELINING\r\n");
+    CHECK(c.take_output() == "MAIL FROM:<alice@me.example>\r\nRCPT TO:<ok@x.example>\r\nRCPT TO:<b@x.example>\r\n");
+    c.feed("250 ok\r\n250 ok\r\n550 no\r\n");
+    CHECK(c.take_output() == "DATA\r\n");
+    CHECK(c.take_reports() == nul("r|" + unsafe + "h192.0.2.5 does not like recipient.\nRemote host said: 550 no\n|"));
+  }
+  SUBCASE("a sender with a line feed ends the session before MAIL") {
+    Client c(Envelope{"me.example", "a\n@me.example", {"bob@x.example"}}, "192.0.2.5");
+    c.feed("220 hi\r\n");
+    c.take_output();
+    c.feed("250 x.example\r\n");
+    CHECK(c.take_output() == "QUIT\r\n");
+    CHECK(c.done());
+    CHECK(c.take_reports() ==
+          nul("DSorry, the envelope sender contains characters that SMTP cannot carry. (#5.1.7)\n|"));
+  }
+  CHECK(smtp::wire_safe_address("\"odd local\"@x.example"));
+  CHECK(smtp::wire_safe_address("a b@x.example"));  // quoted on the wire
+  CHECK(smtp::wire_safe_address(""));
+  CHECK_FALSE(smtp::wire_safe_address("a@x.example>"));
+  CHECK_FALSE(smtp::wire_safe_address("postmaster bob"));
+  CHECK_FALSE(smtp::wire_safe_address(std::string("a\0b@x", 5)));
+}

@@ -6,10 +6,31 @@
 
 namespace smtp {
 
+// Replies are rendered from the pending results a bounded piece at a time,
+// so a message with millions of refused recipients costs one byte each in
+// memory (results_), never their reply texts; the driver writes each piece
+// before it asks for the next, and before it reads more input.
 std::string Qmtpd::take_output() {
   std::string o;
   o.swap(out_);
+  while (o.size() < kOutputPiece && !replies_.empty()) {
+    Pending& p = replies_.front();
+    while (o.size() < kOutputPiece && p.next < p.results.size()) o += reply_for(p, p.results[p.next++]);
+    if (p.next == p.results.size()) replies_.pop_front();
+  }
   return o;
+}
+
+bool Qmtpd::output_pending() const { return !out_.empty() || !replies_.empty(); }
+
+std::string Qmtpd::reply_for(const Pending& p, char r) {
+  switch (r) {
+    case 0: return netstring(p.result);
+    case 'D': return netstring("Dsorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)");
+    case 'Z': return netstring("Zsorry, too many recipients (#4.5.3)");
+    case 'C': return netstring("Dsorry, control characters are not allowed in addresses (#5.1.3)");
+    default: return netstring("Dsorry, I can't handle that recipient (#5.1.3)");
+  }
 }
 
 // qmail-qmtpd exits 100 on a protocol error and 111 on resource trouble,
@@ -52,6 +73,7 @@ void Qmtpd::start_message() {
   put_count_ = 0;
   from_.clear();
   from_ok_ = true;
+  from_ctl_ = false;
   results_.clear();
   rcpts_.clear();
   policy_.queue_put(received_line("QMTP", cfg_.peer, std::nullopt, queue::date822_utc(policy_.now())));
@@ -136,6 +158,9 @@ void Qmtpd::feed(std::string_view in) {
         ++i;
         --len_;
         if (ch == '\0') from_ok_ = false;
+        // [WEAKNESS] qmail-qmtpd takes CR and LF into the envelope, where
+        // qmail-remote would write them into MAIL FROM: refused here.
+        else if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) from_ctl_ = true;
         if (from_ok_) from_ += ch;
         if (len_ == 0) s_ = S::comma2;
         break;
@@ -160,6 +185,7 @@ void Qmtpd::feed(std::string_view in) {
         ++i;
         --len_;
         if (ch == '\0' && !rcpt_fail_) rcpt_fail_ = 'N';
+        if ((static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) && !rcpt_fail_) rcpt_fail_ = 'C';
         if (!rcpt_fail_) rcpt_ += ch;
         if (len_ == 0) s_ = S::rcpt_comma;
         break;
@@ -183,7 +209,7 @@ void Qmtpd::end_rcpt() {
 void Qmtpd::finish() {
   std::string result;
   in_message_ = false;
-  if (rcpts_.empty() || !from_ok_ || too_big_) {
+  if (rcpts_.empty() || !from_ok_ || from_ctl_ || too_big_) {
     policy_.queue_abort();
     result = "Zqq write error or disk full (#4.3.0)";
   } else {
@@ -192,15 +218,12 @@ void Qmtpd::finish() {
     else result = (st.error().temporary ? "Z" : "D") + st.error().text;
   }
   if (!from_ok_) result = "Dunacceptable sender (#5.1.7)";
+  else if (from_ctl_) result = "Dsorry, control characters are not allowed in addresses (#5.1.7)";
   if (too_big_) result = "Dsorry, that message size exceeds my databytes limit (#5.3.4)";
-  for (char r : results_) {
-    switch (r) {
-      case 0: out_ += netstring(result); break;
-      case 'D': out_ += netstring("Dsorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"); break;
-      case 'Z': out_ += netstring("Zsorry, too many recipients (#4.5.3)"); break;
-      default: out_ += netstring("Dsorry, I can't handle that recipient (#5.1.3)"); break;
-    }
-  }
+  rcpts_.clear();
+  if (results_.empty()) return;
+  replies_.push_back(Pending{std::move(result), std::move(results_), 0});
+  results_.clear();
 }
 
 }  // namespace smtp

@@ -3,6 +3,7 @@
 // recipient list) in, one reply netstring per recipient out, the message
 // streamed to the queue through the same SmtpdPolicy as qmail-smtpd.
 
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,7 +32,10 @@ class Qmtpd : public Session {
   void feed(std::string_view bytes) override;
   void eof() override;
   void timeout() override;
+  /// Replies so far, at most about kOutputPiece bytes per call: call again
+  /// while output_pending().
   std::string take_output() override;
+  bool output_pending() const override;
   bool closed() const override { return closed_; }
   /// 0 after a clean end between messages, 100 on a protocol error, 111 on trouble.
   int exit_code() const override { return exit_; }
@@ -44,6 +48,13 @@ class Qmtpd : public Session {
   void put(char ch);
   void end_rcpt();
   void finish();
+  struct Pending {          ///< the replies of one finished message, not yet rendered
+    std::string result;     ///< the reply of every accepted recipient
+    std::vector<char> results;
+    size_t next = 0;
+  };
+  static std::string reply_for(const Pending& p, char r);
+  static constexpr size_t kOutputPiece = 65536;
 
   QmtpdConfig cfg_;
   SmtpdPolicy& policy_;
@@ -56,10 +67,11 @@ class Qmtpd : public Session {
   unsigned long long put_count_ = 0;
   unsigned long qp_ = 0;
   std::string from_;
-  bool from_ok_ = true;
+  bool from_ok_ = true, from_ctl_ = false;
   std::string rcpt_;
   char rcpt_fail_ = 0;
-  std::vector<char> results_;  ///< per recipient: 0 accepted, 'D' rcpthosts, 'L'/'N' unusable, 'Z' too many
+  std::vector<char> results_;  ///< per recipient: 0 accepted, 'D' rcpthosts, 'L'/'N' unusable, 'C' control character, 'Z' too many
+  std::deque<Pending> replies_;
   std::vector<std::string> rcpts_;
 };
 

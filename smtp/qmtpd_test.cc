@@ -108,3 +108,46 @@ TEST_CASE("qmtpd: protocol errors exit 100 without a reply") {
   CHECK(q.exit_code() == 100);
   CHECK(p.aborted == 1);
 }
+
+TEST_CASE("qmtpd: control characters in addresses are refused, never queued") {
+  FakePolicy p;
+  auto c = config();
+  c.relayclient = "";
+  Qmtpd q(c, p);
+  const std::string bad = "a\r\nRSET\r\nMAIL FROM:<>\r\nRCPT TO:<victim@elsewhere>";
+  q.feed(packet("\nx\n", "s@a.example", {"ok@h", bad, "t\tab@h", std::string("del\x7f@h")}));
+  const std::string ctl = netstring("Dsorry, control characters are not allowed in addresses (#5.1.3)");
+  CHECK(q.take_output() == kOk + ctl + ctl + ctl);
+  CHECK(p.to == std::vector<std::string>{"ok@h"});
+
+  FakePolicy r;
+  Qmtpd t(c, r);
+  t.feed(packet("\nx\n", "s\n@a.example", {"u@h", "v@h"}));
+  const std::string sender = netstring("Dsorry, control characters are not allowed in addresses (#5.1.7)");
+  CHECK(t.take_output() == sender + sender);
+  CHECK(r.finished == 0);
+}
+
+TEST_CASE("qmtpd: replies to a huge recipient list come out piecewise") {
+  FakePolicy p;
+  p.allowed_domains = {"example.org"};
+  Qmtpd q(config(), p);
+  const size_t n = 300000;
+  std::string list;
+  for (size_t i = 0; i < n; ++i) list += "2:@x,";
+  q.feed(netstring("\nx\n") + netstring("s") + netstring(list));
+  size_t total = 0, pieces = 0, biggest = 0;
+  bool same = true;
+  do {
+    std::string o = q.take_output();
+    biggest = std::max(biggest, o.size());
+    for (size_t i = 0; i < o.size(); i += kDomain.size()) same = same && o.compare(i, kDomain.size(), kDomain) == 0;
+    total += o.size();
+    ++pieces;
+  } while (q.output_pending());
+  CHECK(same);
+  CHECK(total == n * kDomain.size());
+  CHECK(biggest < 70000);
+  CHECK(pieces > 100);
+  CHECK(p.finished == 0);
+}

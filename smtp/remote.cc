@@ -78,6 +78,18 @@ void Remote::fail(const std::string& report) {
 }
 
 void Remote::start() {
+  // Nothing that cannot go on the wire safely is worth a connection.
+  if (!wire_safe_address(sender_)) return fail(text::kUnsafeSender);
+  bool any_safe = false;
+  for (const auto& r : recipients_) any_safe = any_safe || wire_safe_address(r);
+  if (!any_safe && !recipients_.empty()) {
+    for (const auto& r : recipients_)
+      if (!wire_safe_address(r)) {
+        output_ += text::kUnsafeRecipient;
+        output_ += '\0';
+      }
+    return fail(text::kNoSafeRecipient);
+  }
   if (auto r = find_route(cfg_.routes, host_, cfg_.port)) {
     relay_ = true;
     host_ = r->host;

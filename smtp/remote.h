@@ -35,6 +35,14 @@ namespace text {
 inline constexpr const char* kTempControl = "ZUnable to read control files. (#4.3.0)\n";
 inline constexpr const char* kTempDns = "ZSorry, I couldn't find any host by that name. (#4.1.2)\n";
 inline constexpr const char* kTempDnsCanon = "ZCNAME lookup failed temporarily. (#4.4.3)\n";  // 1.03 only
+// [WEAKNESS] qmail-remote writes any address into its commands; these
+// refuse what would change the command line (CR, LF, other controls).
+inline constexpr const char* kUnsafeSender =
+    "DSorry, the envelope sender contains characters that SMTP cannot carry. (#5.1.7)\n";
+inline constexpr const char* kUnsafeRecipient =
+    "hSorry, this address contains characters that SMTP cannot carry. (#5.1.3)\n";
+inline constexpr const char* kNoSafeRecipient =
+    "DSorry, no recipient address can be carried over SMTP. (#5.1.3)\n";
 inline constexpr const char* kPermNoMx = "DSorry, I couldn't find a mail exchanger or IP address. (#5.4.4)\n";
 inline constexpr const char* kPermAmbigMx =
     "DSorry. Although I'm listed as a best-preference MX or A for that host,\n"

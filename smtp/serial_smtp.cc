@@ -76,6 +76,11 @@ reactor::Result<std::optional<std::string>> SerialSmtp::deliver(std::string_view
   if (!env) return Out();
   auto rcpt = strip_prefix(env->recipient, prefix_);
   if (!rcpt) return Out();
+  // [WEAKNESS] serialsmtp writes the addresses as they are; one that would
+  // change the command line (a CR from Return-Path, say) fails for good.
+  if (!wire_safe_address(env->sender) || !wire_safe_address(*rcpt))
+    return Out(serial_result(fn, SerialStatus::kPermanent, nullptr,
+                             "Sorry, an envelope address contains characters that SMTP cannot carry. (#5.1.3)"));
   // Addresses are taken as canonical; only the local part is quoted.
   std::string cmds;
   if (need_rset_) cmds += "RSET\r\n";

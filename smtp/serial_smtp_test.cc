@@ -114,3 +114,15 @@ TEST_CASE("serialsmtp: skipped files, bad greeting, protocol violations") {
     CHECK(g.error().text == "protocol violation");
   }
 }
+
+TEST_CASE("serialsmtp: an address with a control character fails for good, unsent") {
+  FakePeer p("220 hi\r\n250 virt.dom\r\n");
+  SerialSmtp s(p, "at-1-", "isp.example", "127.0.0.2");
+  REQUIRE(s.greet());
+  const std::string sent = p.sent;
+  auto r = s.deliver("new/1", "Return-Path: <bob\r@a.example>\nDelivered-To: at-1-joe@virt.dom\n\nx\n");
+  REQUIRE(r);
+  REQUIRE(*r);
+  CHECK(**r == "new/1\0DSorry, an envelope address contains characters that SMTP cannot carry. (#5.1.3)\n"s);
+  CHECK(p.sent == sent);
+}

@@ -46,8 +46,10 @@ void run_session(Session& s, DriverOptions opt, int rfd, int wfd) {
   bool done = false;
 
   auto flush = [&] {
-    std::string o = s.take_output();
-    if (!o.empty() && !write_timed(wfd, o, opt.idle_timeout)) done = true;
+    do {
+      std::string o = s.take_output();
+      if (!o.empty() && !write_timed(wfd, o, opt.idle_timeout)) done = true;
+    } while (!done && s.output_pending());
     if (s.closed()) done = true;
     if (done) loop.break_loop();
   };

@@ -19,6 +19,9 @@ class Session {
   virtual void timeout() = 0;
   /// Replies produced so far (taken, not copied).
   virtual std::string take_output() = 0;
+  /// True while take_output() has more to give (a machine that renders its
+  /// replies piecewise, to bound memory).
+  virtual bool output_pending() const { return false; }
   /// True once the dialogue is over.
   virtual bool closed() const = 0;
   /// Exit status for the program once closed.

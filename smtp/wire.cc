@@ -3,6 +3,14 @@
 
 namespace smtp {
 
+bool wire_safe_address(std::string_view addr) {
+  for (unsigned char c : addr)
+    if (c < 0x20 || c == 0x7f) return false;
+  size_t at = addr.rfind('@');
+  std::string_view bare = at == std::string_view::npos ? addr : addr.substr(at + 1);
+  return bare.find_first_of(" <>\"\\") == std::string_view::npos;
+}
+
 void DataEncoder::feed(std::string_view bytes, std::string& out) {
   for (char c : bytes) {
     if (cr_pending_) {

@@ -30,6 +30,13 @@ class DataEncoder {
 /// Encodes a whole message at once (DataEncoder feed + finish).
 std::string encode_data(std::string_view message);
 
+/// True if `addr` can go between the brackets of MAIL FROM:<> or RCPT TO:<>
+/// after quote_address(): no control character (CR, LF, NUL, tab, DEL)
+/// anywhere, and nothing in the part that goes out unquoted (the domain, or
+/// an address without '@') that would end the path or start a parameter
+/// (space, '<', '>', '"', '\\').
+bool wire_safe_address(std::string_view addr);
+
 /// One complete server reply.
 struct Reply {
   int code = 0;                     ///< 3-digit code; -1 if the reply was malformed

@@ -128,10 +128,28 @@ def system_build(home):
         for n in os.listdir(BUILD):
             if n.endswith(".a") or n == "conf-home":
                 subprocess.run(["cp", "-a", os.path.join(BUILD, n), b], check=True)
+        retarget_deps(os.path.join(b, "obj"))
     subprocess.run(["make", "-s", "-j2", "-C", SRC, "progs", *make_vars(b, home)], check=True,
                    stdout=subprocess.DEVNULL)
     _system_builds[home] = b
     return b
+
+
+def retarget_deps(obj):
+    """The copied .d files (gcc -MMD) name their object under the original
+    BUILD; renamed to the copy, a changed header still rebuilds what
+    includes it there."""
+    for root, _, files in os.walk(obj):
+        for n in files:
+            if not n.endswith(".d"):
+                continue
+            p = os.path.join(root, n)
+            with open(p) as f:
+                text = f.read()
+            target, sep, rest = text.partition(":")
+            if sep and "/obj/" in target:
+                with open(p, "w") as f:
+                    f.write(os.path.join(obj, target.split("/obj/", 1)[1]) + sep + rest)
 
 
 def make_vars(build, home):

@@ -5,6 +5,10 @@ namespace pop3 {
 
 Command parse_command(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  // A command ends at a NUL, as qmail's C strings do: nothing after one may
+  // reach the checkpassword block, where NUL separates the fields (an APOP
+  // digest followed by "\0<old timestamp>" would replay an old login).
+  line = line.substr(0, line.find('\0'));
   Command c;
   size_t sp = line.find(' ');
   std::string_view verb = line.substr(0, sp);

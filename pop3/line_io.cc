@@ -26,7 +26,16 @@ void wipe(std::string& s) {
 
 bool LineReader::fill() {
   if (pos_ > 0) { buf_.erase(0, pos_); pos_ = 0; }
-  if (!wait_fd(fd_, POLLIN, timeout_)) return false;
+  int wait = timeout_;
+  if (deadline_) {
+    time_t now = std::time(nullptr);
+    if (now >= deadline_) { expired_ = true; return false; }
+    if (deadline_ - now < wait) wait = int(deadline_ - now);
+  }
+  if (!wait_fd(fd_, POLLIN, wait)) {
+    if (deadline_ && std::time(nullptr) >= deadline_) expired_ = true;
+    return false;
+  }
   char tmp[4096];
   size_t want = exact_ ? 1 : sizeof tmp;
   ssize_t r;
@@ -43,15 +52,16 @@ void LineReader::wipe() { pop3::wipe(buf_); buf_.clear(); pos_ = 0; }
 
 std::optional<std::string> LineReader::next() {
   std::string line;
-  bool dropping = false;
   for (;;) {
     size_t nl = buf_.find('\n', pos_);
     size_t end = nl == std::string::npos ? buf_.size() : nl;
-    if (!dropping) {
-      size_t take = end - pos_;
-      if (line.size() + take > max_) { take = max_ - line.size(); dropping = true; }
-      line.append(buf_, pos_, take);
+    if (line.size() + (end - pos_) > max_) {
+      // [WEAKNESS] qmail reads on and drops the excess until a LF comes.
+      pop3::wipe(line);
+      overlong_ = true;
+      return std::nullopt;
     }
+    line.append(buf_, pos_, end - pos_);
     if (nl != std::string::npos) { pos_ = nl + 1; return line; }
     pos_ = buf_.size();
     if (!fill()) { pop3::wipe(line); return std::nullopt; }

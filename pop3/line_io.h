@@ -3,6 +3,7 @@
 // timeoutwrite of qmail-popup and qmail-pop3d: 1200 s), with a cap on the
 // length of one line so a session's memory stays bounded.
 
+#include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,8 +21,16 @@ class LineReader {
   LineReader(int fd, int timeout, size_t max_line = 1024, bool exact = false)
       : fd_(fd), timeout_(timeout), max_(max_line), exact_(exact) {}
   /// The next line without its LF (a CR is left for parse_command), or nullopt
-  /// at end of file, error or timeout. Bytes beyond max_line are dropped.
+  /// at end of file, error, timeout, the deadline, or once a line passes
+  /// max_line bytes without a LF (overlong(): the caller answers and ends
+  /// the session instead of reading on for as long as a client likes).
   std::optional<std::string> next();
+  /// True after next() gave up on a line longer than max_line.
+  bool overlong() const { return overlong_; }
+  /// No read waits past `when` (a time(2) value; 0: no deadline).
+  void set_deadline(time_t when) { deadline_ = when; }
+  /// True after next() gave up because the deadline passed.
+  bool expired() const { return expired_; }
   /// True if a complete line is already buffered (more pipelined input).
   bool line_buffered() const;
   /// Overwrites buffered input (it may hold a password).
@@ -33,6 +42,9 @@ class LineReader {
   int timeout_;
   size_t max_;
   bool exact_;
+  bool overlong_ = false;
+  bool expired_ = false;
+  time_t deadline_ = 0;
   std::string buf_;
   size_t pos_ = 0;
 };

@@ -88,7 +88,14 @@ int run_pop3d(const char* maildir, Pop3dOptions opt, int timeout) {
   for (;;) {
     if (!in.line_buffered() && !out.flush()) return 0;
     auto line = in.next();
-    if (!line) return 0;  // EOF or timeout: nothing is deleted or moved
+    if (!line) {
+      // EOF, timeout or an endless line: nothing is deleted or moved.
+      if (in.overlong()) {
+        out.buf += "-ERR line too long\r\n";
+        out.flush();
+      }
+      return 0;
+    }
     Action a = pop.command(*line);
     if (a.blast >= 0) {
       // The machine's "+OK " is replaced by the file's own answer.

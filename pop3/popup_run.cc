@@ -23,6 +23,15 @@ double fail_delay() {
   return v;
 }
 
+int preauth_lifetime() {
+  const char* d = std::getenv("POPUP_LIFETIME");
+  if (!d || !*d) return kPreauthLifetime;
+  char* end = nullptr;
+  long v = std::strtol(d, &end, 10);
+  if (end == d || *end || v < 1 || v > 86400) return kPreauthLifetime;
+  return int(v);
+}
+
 int run_checkpassword(char** childargs, const std::string& input) {
   int pi[2];
   if (::pipe(pi) != 0) return -1;
@@ -82,9 +91,17 @@ int run_popup(const char* hostname, char** childargs, int timeout) {
   if (!write_timeout(1, popup.greeting(), timeout)) return 1;
   // One byte at a time: whatever follows PASS belongs to qmail-pop3d.
   LineReader in(0, timeout, 1024, true);
+  // [WEAKNESS] qmail-popup waits 1200 s per command and no longer than that
+  // in all only by accident: NOOPs could hold a root process (and a
+  // tcpserver -c slot) forever. The whole authorization state is bounded.
+  in.set_deadline(std::time(nullptr) + preauth_lifetime());
   for (;;) {
     auto line = in.next();
-    if (!line) return 1;
+    if (!line) {
+      if (in.overlong()) write_timeout(1, "-ERR line too long\r\n", timeout);
+      else if (in.expired()) write_timeout(1, "-ERR autologout: time limit exceeded\r\n", timeout);
+      return 1;
+    }
     PopupAction a = popup.command(*line);
     wipe(*line);
     if (!a.authenticate) {

@@ -9,6 +9,10 @@ namespace pop3 {
 
 /// Seconds to wait before "-ERR authorization failed": $POPUP_FAILDELAY or 2.
 double fail_delay();
+/// Seconds the authorization state may last in all (before PASS or APOP).
+constexpr int kPreauthLifetime = 300;
+/// $POPUP_LIFETIME (1..86400) or kPreauthLifetime.
+int preauth_lifetime();
 
 /// Runs qmail-popup: `hostname`, then the checkpassword program and its args
 /// (NULL-terminated). Returns the exit code (qmail-popup always exits 1).

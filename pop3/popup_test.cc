@@ -53,3 +53,17 @@ TEST_CASE("popup: the checkpassword block") {
   using namespace std::string_literals;
   CHECK(checkpassword_input("joe", "pw", "<1.2@h>") == "joe\0pw\0<1.2@h>\0"s);
 }
+
+TEST_CASE("popup: a NUL ends the command, so no field reaches checkpassword with one") {
+  using namespace std::string_literals;
+  Popup p("h", 1, 2);
+  PopupAction a = p.command("APOP joe c4c9334bac560ecc979e58001b3e22fb\0<99.1@h>"s);
+  CHECK(a.authenticate);
+  CHECK(a.pass == "c4c9334bac560ecc979e58001b3e22fb");
+  CHECK(checkpassword_input(a.user, a.pass, p.timestamp()) == "joe\0c4c9334bac560ecc979e58001b3e22fb\0<1.2@h>\0"s);
+  CHECK(p.command("USER joe\0x"s).reply == "+OK \r\n");
+  PopupAction b = p.command("PASS pw\0<99.1@h>"s);
+  CHECK(b.user == "joe");
+  CHECK(b.pass == "pw");
+  CHECK(p.command("USER \0joe"s).reply == "-ERR syntax error\r\n");
+}

@@ -70,10 +70,19 @@ void Smtpd::feed(std::string_view in) {
     if (!skipping_) {
       if (line_.size() + part.size() > cfg_.max_line + 1) {
         skipping_ = true;
+        skipped_ = line_.size() + part.size();
         line_.clear();
       } else {
         line_.append(part);
       }
+    } else {
+      skipped_ += part.size();
+    }
+    // [WEAKNESS] qmail reads an endless line for as long as the client
+    // sends it. Past max_skip without a LF the session ends.
+    if (skipping_ && skipped_ > cfg_.max_skip) {
+      out("500 5.5.2 line too long\r\n");
+      return close();
     }
     if (nl == std::string_view::npos) break;
     in.remove_prefix(nl + 1);

@@ -26,6 +26,7 @@ struct SmtpdConfig {
   std::optional<std::string> relayclient; ///< $RELAYCLIENT
   Peer peer;                              ///< $TCPREMOTEIP and friends
   size_t max_line = 1000;                 ///< longest command line accepted (octets before CR LF)
+  size_t max_skip = 65536;                ///< an over-long line this long without LF ends the session
   size_t max_rcpts = 1000;                ///< recipients per message (452 after)
   unsigned timeout = 1200;                ///< timeoutsmtpd (used by the driver)
 };
@@ -96,6 +97,7 @@ class Smtpd : public Session {
   std::string out_;
   std::string line_;         ///< partial command line (bounded by max_line)
   bool skipping_ = false;    ///< discarding the rest of an over-long line
+  size_t skipped_ = 0;       ///< bytes of it so far
   std::optional<std::string> helo_;  ///< HELO text when it differs from the remote host
   bool seen_mail_ = false;
   bool barf_ = false;        ///< sender is in badmailfrom

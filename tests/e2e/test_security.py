@@ -5,6 +5,7 @@ fails without the fix."""
 import os
 import socket
 import subprocess
+import time
 
 import evq
 from evq import FQDN
@@ -143,3 +144,88 @@ class QmtpAmplificationTest(evq.TreeTest):
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1])
         return 0
+
+
+class EndlessInputTest(evq.TreeTest):
+    """Findings 3, 8 and 11: what a hostile client sends before it has
+    authenticated (or instead of a command) is bounded."""
+
+    def read_until_closed(self, s, deadline=30):
+        s.settimeout(deadline * evq.TIME_SCALE)
+        got = b""
+        while True:
+            try:
+                b = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            got += b
+        return got
+
+    def send_endless(self, s, total=1 << 20):
+        """Sends up to `total` bytes without a LF; stops early once the peer
+        has given up on them."""
+        chunk = b"y" * 4096
+        try:
+            for _ in range(total // len(chunk)):
+                s.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def test_smtpd_ends_an_endless_line(self):
+        _, port = self.t.serve("qmail-smtpd", opts=("-R", "-H", *self.t.daemon_opts()))
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+            s.recv(1000)
+            s.sendall(b"NOOP ")
+            self.send_endless(s)
+            self.assertEqual(self.read_until_closed(s), b"500 5.5.2 line too long\r\n")
+
+    def popup(self, checker, extra_env=None):
+        env = {"POPUP_FAILDELAY": "0", **(extra_env or {})}
+        _, port = self.t.serve("qmail-popup", FQDN, checker, "true", env=env)
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        self.addCleanup(s.close)
+        self.assertTrue(s.recv(1000).startswith(b"+OK <"))
+        return s
+
+    def test_popup_ends_an_endless_line(self):
+        s = self.popup("/bin/false")
+        self.send_endless(s, 64 << 10)
+        self.assertEqual(self.read_until_closed(s), b"-ERR line too long\r\n")
+
+    def test_popup_authorization_state_has_a_lifetime(self):
+        s = self.popup("/bin/false", {"POPUP_LIFETIME": "2"})
+        replies = b""
+        start = time.monotonic()
+        # A client that keeps the session busy with NOOPs is still let go.
+        while time.monotonic() - start < 30 * evq.TIME_SCALE:
+            try:
+                s.sendall(b"NOOP\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            s.settimeout(0.5)
+            try:
+                b = s.recv(1000)
+            except socket.timeout:
+                continue
+            if not b:
+                break
+            replies += b
+        self.assertTrue(replies.startswith(b"+OK \r\n"), replies)
+        self.assertTrue(replies.endswith(b"-ERR autologout: time limit exceeded\r\n"), replies)
+
+    def test_popup_apop_digest_cannot_carry_a_timestamp(self):
+        block = os.path.join(self.t.base, "block")
+        checker = os.path.join(self.t.base, "record-fd3")
+        with open(checker, "w") as f:
+            f.write(f"#!/bin/sh\ncat <&3 > {block}\nexit 1\n")
+        os.chmod(checker, 0o755)
+        s = self.popup(checker)
+        s.sendall(b"APOP joe c4c9334bac560ecc979e58001b3e22fb\0<1.1@old.example>\r\n")
+        self.assertEqual(self.read_until_closed(s), b"-ERR authorization failed\r\n")
+        with open(block, "rb") as f:
+            fields = f.read().split(b"\0")
+        self.assertEqual(fields[:2], [b"joe", b"c4c9334bac560ecc979e58001b3e22fb"])
+        self.assertRegex(fields[2].decode(), r"^<\d+\.\d+@" + FQDN.replace(".", r"\.") + ">$")
+        self.assertEqual(fields[3:], [b""])

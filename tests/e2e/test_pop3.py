@@ -1,7 +1,15 @@
-"""POP3 end to end: qmail-popup, checkvpw/checkpassword and qmail-pop3d under
-tcpserver (FAQ 5.3), read by Python's poplib and by the real client mpop;
-the ISP guide's virtual POP boxes (seeds/004) owned by one system user (the
-test user); a 10,000-message mailbox."""
+"""POP3 end to end: qmail-popup, a checkpassword and qmail-pop3d under
+tcpserver (FAQ 5.3), read by Python's poplib and by the real client mpop; the
+ISP guide's virtual POP boxes (seeds/004) behind checkvpw and qmail-newvpw; a
+10,000-message mailbox.
+
+In a system tree the recipe runs as written: tcpserver as root, the system
+`checkpassword` (bin/, reading /etc/shadow) as root, qmail-pop3d as the
+mailbox's owner, a real login user per mailbox with a password set by
+chpasswd, messages delivered into Maildirs owned by their users, and the ISP
+guide's boxes owned by a real `popusr` account that checkvpw switches to.  In
+a private tree every account is the test user, who has no password: the
+mailboxes are checkvpw entries (name@FQDN) mapped to the test user instead."""
 import os
 import poplib
 import re
@@ -35,7 +43,21 @@ def files(maildir, sub):
     return sorted(os.listdir(os.path.join(maildir, sub)))
 
 
+def proc_ids(pid):
+    """(real uid, real gid) of a process, from /proc/PID/status."""
+    ids = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("Uid:", "Gid:")):
+                ids[line[:3]] = int(line.split()[1])
+    return ids["Uid"], ids["Gid"]
+
+
 class Pop3Test(evq.TreeTest):
+
+    def setUp(self):
+        super().setUp()
+        self.vpw = []   # (login, uid, gid, directory) of users/vpasswd
 
     # -- set-up helpers ------------------------------------------------------
     def hash(self, password=PASSWORD):
@@ -44,16 +66,41 @@ class Pop3Test(evq.TreeTest):
         self.assertTrue(h.startswith("$"), h)
         return h
 
-    def vpasswd(self, entries):
-        """entries: (login, directory); all owned by the test user."""
+    def vpasswd(self, entries, owner=None):
+        """Adds (login, directory) entries to users/vpasswd, all mapped to
+        the uid/gid of `owner` (the test user in a private tree), and runs
+        qmail-newvpw."""
+        uid, gid = self.t.ids(owner) if owner else (self.t.uid, self.t.gid)
+        self.vpw += [(login, uid, gid, d) for login, d in entries]
         h = self.hash()
         with open(self.t.path("users", "vpasswd"), "w") as f:
-            for login, d in entries:
-                f.write(f"{login}:{h}:{self.t.uid}:{self.t.gid}:{d}\n")
+            for login, u, g, d in self.vpw:
+                f.write(f"{login}:{h}:{u}:{g}:{d}\n")
         self.t.run("qmail-newvpw")
 
-    def serve_pop(self, checker="checkvpw", maildir="Maildir", delay="0", extra_env=None):
+    def mail_user(self, name, password=True):
+        """A user who reads mail by POP3, with a Maildir; returns its home.
+        System: a real login account with PASSWORD for the system
+        checkpassword. Private: a checkvpw box name@FQDN (see login)."""
+        home = self.t.add_user(name)
+        if not password:
+            return home
+        if self.t.system:
+            subprocess.run(["chpasswd"], input=f"{name}:{PASSWORD}\n".encode(), check=True)
+        else:
+            self.vpasswd([(name + "@" + FQDN, home)])
+        return home
+
+    def login(self, name):
+        """The POP3 login name of mail_user(name)."""
+        return name if self.t.system else name + "@" + FQDN
+
+    def serve_pop(self, checker=None, maildir="Maildir", delay="0", extra_env=None):
+        """FAQ 5.3: tcpserver (as root in a system tree) running
+        `qmail-popup FQDN checker qmail-pop3d maildir`; the checker is the
+        system checkpassword in a system tree, checkvpw in a private one."""
         env = {"POPUP_FAILDELAY": delay, **(extra_env or {})}
+        checker = checker or ("checkpassword" if self.t.system else "checkvpw")
         checker = checker if os.path.isabs(checker) else os.path.join(self.t.bin, checker)
         self.svc, self.port = self.t.serve("qmail-popup", FQDN, checker,
                                            os.path.join(self.t.bin, "qmail-pop3d"), maildir,
@@ -66,15 +113,32 @@ class Pop3Test(evq.TreeTest):
         p.pass_(password)
         return p
 
+    def assert_pop3d_runs_as(self, account):
+        """During a session (after PASS): its qmail-pop3d runs with the
+        uid and gid of `account` (the test user's in a private tree)."""
+        path = os.path.join(self.t.bin, "qmail-pop3d").encode()
+        [pid] = wait_for(lambda: [p for p, a in self.t.processes().items() if a[0] == path], 10,
+                         what="one qmail-pop3d process")
+        self.assertEqual(proc_ids(pid), self.t.ids(account), "qmail-pop3d's uid and gid")
+
+    def assert_owned(self, maildir, account):
+        """Every message file of `maildir` belongs to `account`."""
+        want = self.t.ids(account)
+        for sub in ("new", "cur"):
+            for n in os.listdir(os.path.join(maildir, sub)):
+                p = os.path.join(maildir, sub, n)
+                self.assertEqual(self.t.owner_of(p), want, f"owner of {p}")
+
     def deliver(self, rcpt, n, prefix="msg"):
         for i in range(n):
             self.t.inject(f"To: {rcpt}\nSubject: {prefix} {i}\n\nbody {i}\n.leading dot\n")
 
     def deliver_smtp(self, rcpt, n, prefix="msg"):
-        """Sends n messages through our qmail-smtpd under tcpserver (smtplib)."""
+        """Sends n messages through our qmail-smtpd under tcpserver with
+        qmaild's uid and the nofiles gid (FAQ 5.1), by smtplib."""
         import smtplib
-        _, port = self.t.serve("qmail-smtpd", opts=("-R", "-H", "-l", FQDN), tcpserver=TCPSERVER,
-                               name="smtpd")
+        _, port = self.t.serve("qmail-smtpd", opts=("-R", "-H", "-l", FQDN, *self.t.daemon_opts()),
+                               tcpserver=TCPSERVER, name="smtpd")
         with smtplib.SMTP("127.0.0.1", port, timeout=20) as c:
             for i in range(n):
                 c.sendmail("sender@example.org", [rcpt],

@@ -42,12 +42,45 @@ std::optional<CheckInput> read_check_input(int fd) {
   return in;
 }
 
+namespace {
+
+// The setting a refusal hashes with: libcrypt's preferred method at its
+// default cost, the same that make_hash (so qmail-newvpw) and passwd(1)
+// write. Made once per process.
+const char* refusal_setting() {
+  static char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  static const bool made = ::crypt_gensalt_rn(nullptr, 0, nullptr, 0, setting, sizeof setting);
+  return made ? setting : "$6$evqmailrefusal$";
+}
+
+}  // namespace
+
+void spend_hash(const std::string& pass) {
+  auto data = std::make_unique<struct crypt_data>();
+  (void)::crypt_r(pass.c_str(), refusal_setting(), data.get());
+  ::explicit_bzero(data.get(), sizeof *data);
+}
+
+std::string_view refusal_method() {
+  std::string_view s = refusal_setting();
+  size_t end = s.find('$', 1);
+  return end == std::string_view::npos ? s : s.substr(0, end + 1);
+}
+
 bool verify_password(const std::string& pass, const std::string& hash) {
-  if (hash.empty() || hash[0] == '*' || hash[0] == '!') return false;
+  if (hash.empty() || hash[0] == '*' || hash[0] == '!') {
+    // A locked account costs what a wrong password costs.
+    spend_hash(pass);
+    return false;
+  }
   auto data = std::make_unique<struct crypt_data>();
   const char* h = ::crypt_r(pass.c_str(), hash.c_str(), data.get());
   // libxcrypt returns a string starting with '*' on failure.
-  if (!h || h[0] == '*') return false;
+  if (!h || h[0] == '*') {
+    ::explicit_bzero(data.get(), sizeof *data);
+    spend_hash(pass);
+    return false;
+  }
   size_t n = std::strlen(h);
   unsigned char diff = n == hash.size() ? 0 : 1;
   // Compare without an early exit.
@@ -73,7 +106,6 @@ int become_and_exec(const Identity& who, char** argv) {
   if (::setenv("USER", who.user.c_str(), 1) != 0 || ::setenv("HOME", who.home.c_str(), 1) != 0 ||
       ::setenv("SHELL", who.shell.c_str(), 1) != 0)
     return kExitTemporary;
-  if (::chdir(who.home.c_str()) != 0) return kExitTemporary;
   if (who.uid != ::geteuid() || who.uid != ::getuid()) {
     // Only root can switch; an unprivileged checkpassword serves its own uid only.
     if (::geteuid() != 0) return kExitTemporary;
@@ -81,6 +113,8 @@ int become_and_exec(const Identity& who, char** argv) {
                               : ::setgroups(1, &who.gid);
     if (g != 0 || ::setgid(who.gid) != 0 || ::setuid(who.uid) != 0) return kExitTemporary;
   }
+  // Only as the user: a home the user may not enter is not entered.
+  if (::chdir(who.home.c_str()) != 0) return kExitTemporary;
   ::execvp(argv[0], argv);
   return kExitTemporary;
 }
@@ -90,6 +124,8 @@ reactor::Result<Identity> check_system_user(const std::string& user, const std::
   const struct passwd* pw = ::getpwnam(user.c_str());
   if (!pw) {
     if (errno && errno != ENOENT && errno != ESRCH) return reactor::temp_error("passwd lookup failed");
+    // An unknown name costs what a wrong password costs.
+    spend_hash(pass);
     return reactor::perm_error("no such user");
   }
   Identity who{pw->pw_name, pw->pw_dir, pw->pw_shell ? pw->pw_shell : "/bin/sh", pw->pw_uid,
@@ -106,7 +142,11 @@ reactor::Result<Identity> check_system_user(const std::string& user, const std::
     }
   }
   // The reference implementation refuses empty passwords.
-  if (pass.empty() || !verify_password(pass, hash)) return reactor::perm_error("bad password");
+  if (pass.empty()) {
+    spend_hash(pass);
+    return reactor::perm_error("bad password");
+  }
+  if (!verify_password(pass, hash)) return reactor::perm_error("bad password");
   return who;
 }
 

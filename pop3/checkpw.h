@@ -30,8 +30,17 @@ std::optional<CheckInput> parse_check_input(std::string_view block);
 std::optional<CheckInput> read_check_input(int fd);
 
 /// True if `pass` hashes to `hash` (crypt_r; yescrypt, sha512-crypt, ...).
-/// Empty or locked hashes ("", "*...", "!...") never match.
+/// Empty or locked hashes ("", "*...", "!...") never match, and cost a
+/// hash all the same (spend_hash).
 bool verify_password(const std::string& pass, const std::string& hash);
+
+/// Hashes `pass` once with libcrypt's preferred method at its default
+/// cost and forgets the result: what a refusal spends, so that an unknown
+/// name or a locked account takes as long as a wrong password.
+void spend_hash(const std::string& pass);
+
+/// The method prefix spend_hash uses ("$y$" for yescrypt), for tests.
+std::string_view refusal_method();
 
 /// A new hash of `pass` with libcrypt's preferred method (yescrypt on Debian).
 reactor::Result<std::string> make_hash(const std::string& pass);
@@ -44,7 +53,8 @@ struct Identity {
   bool supplementary = true;  ///< initgroups(user) (system users) or just gid (virtual)
 };
 
-/// Sets USER, HOME, SHELL, chdirs to home, switches ids and execs argv.
+/// Sets USER, HOME, SHELL, switches ids, then (as the user) chdirs to home
+/// and execs argv.
 /// When the target uid is our own (single-user trees, tests) no switch is
 /// attempted. Returns only on failure, with the exit code to use.
 int become_and_exec(const Identity& who, char** argv);

@@ -21,8 +21,9 @@ int main(int argc, char** argv) {
   if (*found) {
     ok = pop3::verify_password(in->pass, (*found)->hash);
   } else {
-    // Hash anyway, so an unknown name takes as long as a wrong password.
-    pop3::verify_password(in->pass, "$6$evqmailnouser$");
+    // Hash anyway, with the method and cost qmail-newvpw writes, so an
+    // unknown name takes as long as a wrong password.
+    pop3::spend_hash(in->pass);
   }
   pop3::wipe(in->pass);
   if (!ok) return pop3::kExitRejected;

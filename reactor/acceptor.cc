@@ -49,6 +49,7 @@ Result<ServerOptions> parse_server_options(const std::vector<std::string>& args,
     out = *n;
     return true;
   };
+  bool uid_given = false, gid_given = false;
   int opt;
   // '+': options end at the first operand, so the program's own options stay its own.
   while ((opt = getopt(static_cast<int>(args.size()), av.data(), "+146jdDvqQhHrRUXx:t:u:g:l:b:B:c:pPoO")) != -1) {
@@ -72,12 +73,19 @@ Result<ServerOptions> parse_server_options(const std::vector<std::string>& args,
       case 'R': o.remote_info = false; break;
       case 'r': o.remote_info = true; break;
       case 't': if (!num(o.timeout)) return usage; break;
-      case 'U':
-        if (env_uid) o.uid = parse_number(env_uid).value_or(0);
-        if (env_gid) o.gid = parse_number(env_gid).value_or(0);
+      case 'U': {
+        // ucspi-tcp keeps root when $UID or $GID is missing or garbage;
+        // a server meant to drop privileges must not run as root instead.
+        auto u = parse_number(opt_text(env_uid)), g = parse_number(opt_text(env_gid));
+        if (!env_uid || !env_gid || !u || !g)
+          return perm_error("tcpserver: fatal: -U needs $UID and $GID as numbers (envuidgid sets them)");
+        o.uid = *u;
+        o.gid = *g;
+        uid_given = gid_given = true;
         break;
-      case 'u': if (!num(o.uid)) return usage; break;
-      case 'g': if (!num(o.gid)) return usage; break;
+      }
+      case 'u': if (!num(o.uid)) return usage; uid_given = true; break;
+      case 'g': if (!num(o.gid)) return usage; gid_given = true; break;
       case '1': o.print_port = true; break;
       case '4': o.family = 4; break;
       case '6': o.family = 6; break;
@@ -86,6 +94,8 @@ Result<ServerOptions> parse_server_options(const std::vector<std::string>& args,
       default: return usage;
     }
   }
+  if (uid_given && !gid_given)
+    return perm_error("tcpserver: fatal: -u without -g would keep root's groups; give -g as well");
   size_t i = static_cast<size_t>(optind);
   if (args.size() < i + 3) return usage;
   o.host = args[i];

@@ -42,6 +42,26 @@ TEST_CASE("acceptor: tcpserver's command line") {
   CHECK_FALSE(parse_server_options({"tcpserver", "-Z", "0", "25", "p"}, nullptr, nullptr));
 }
 
+TEST_CASE("acceptor: -U and -u never leave a server root by accident") {
+  auto args = std::vector<std::string>{"tcpserver", "-U", "0", "25", "p"};
+  // $UID or $GID missing or not a number: fatal, not "stay root".
+  for (auto [u, g] : std::vector<std::pair<const char*, const char*>>{
+           {nullptr, "2108"}, {"7770", nullptr}, {nullptr, nullptr}, {"qmaild", "2108"}, {"7770", "12x"}, {"", ""}}) {
+    auto o = parse_server_options(args, u, g);
+    REQUIRE_FALSE(o);
+    CHECK(o.error().text.find("-U needs $UID and $GID") != std::string::npos);
+  }
+  auto o = parse_server_options({"tcpserver", "-u", "7770", "0", "25", "p"}, nullptr, nullptr);
+  REQUIRE_FALSE(o);
+  CHECK(o.error().text.find("-u without -g") != std::string::npos);
+  o = parse_server_options({"tcpserver", "-u", "7770", "-g", "2108", "0", "25", "p"}, nullptr, nullptr);
+  REQUIRE(o);
+  CHECK(o->uid == 7770);
+  CHECK(o->gid == 2108);
+  // -g alone is what it always was: a group, root's uid.
+  CHECK(parse_server_options({"tcpserver", "-g", "2108", "0", "25", "p"}, nullptr, nullptr));
+}
+
 TEST_CASE("acceptor: ok and deny lines as ucspi-tcp writes them") {
   TcpInfo t;
   t.local_ip = "127.0.0.1";

@@ -233,3 +233,22 @@ class EndlessInputTest(evq.TreeTest):
         self.assertEqual(fields[:2], [b"joe", b"c4c9334bac560ecc979e58001b3e22fb"])
         self.assertRegex(fields[2].decode(), r"^<\d+\.\d+@" + FQDN.replace(".", r"\.") + ">$")
         self.assertEqual(fields[3:], [b""])
+
+
+class PrivilegeTest(evq.TreeTest):
+    """Finding 7: tcpserver never stays root by accident."""
+
+    def tcpserver(self, *opts, env=None):
+        e = {k: v for k, v in os.environ.items() if k not in ("UID", "GID")}
+        e.update(env or {})
+        return subprocess.run([os.path.join(self.t.bin, "tcpserver"), *opts, "127.0.0.1", "0", "true"],
+                              env=e, capture_output=True, timeout=20 * evq.TIME_SCALE)
+
+    def test_tcpserver_without_usable_ids_does_not_start(self):
+        for env in ({}, {"UID": "7770"}, {"GID": "2108"}, {"UID": "qmaild", "GID": "2108"}):
+            p = self.tcpserver("-U", env=env)
+            self.assertEqual(p.returncode, 100, env)
+            self.assertIn(b"-U needs $UID and $GID", p.stderr)
+        p = self.tcpserver("-u", str(os.getuid()))
+        self.assertEqual(p.returncode, 100)
+        self.assertIn(b"-u without -g", p.stderr)

@@ -14,57 +14,24 @@ namespace spawn {
 
 namespace {
 
-// Streams message bytes into mbox form: complete lines are quoted as they
-// arrive; a partial line waits for its end (qmail's getln does the same).
-class Quoter {
- public:
-  void feed(std::string_view chunk, std::string& out) {
-    size_t start = 0;
-    for (;;) {
-      size_t nl = chunk.find('\n', start);
-      if (nl == std::string_view::npos) break;
-      line(chunk.substr(start, nl + 1 - start), out);
-      start = nl + 1;
-    }
-    partial_.append(chunk.substr(start));
-  }
-  // The last line gets its missing newline; then the separating blank line.
-  void finish(std::string& out) {
-    if (!partial_.empty()) {
-      partial_ += '\n';
-      std::string l = std::move(partial_);
-      partial_.clear();
-      emit(l, out);
-    }
-    out += '\n';
-  }
-
- private:
-  void line(std::string_view piece, std::string& out) {
-    if (partial_.empty()) {
-      emit(piece, out);
-    } else {
-      partial_.append(piece);
-      std::string l = std::move(partial_);
-      partial_.clear();
-      emit(l, out);
-    }
-  }
-  static void emit(std::string_view l, std::string& out) {
-    if (mbox_needs_quote(l)) out += '>';
-    out.append(l);
-  }
-  std::string partial_;
-};
-
-// Exclusive flock, polled so the wait is bounded. 1 locked, 0 timed out,
-// -1 the system cannot lock (qmail then goes on unlocked).
+// Exclusive flock and fcntl lock together (MUAs use one or the other),
+// polled so the wait is bounded; neither is held while waiting for the
+// other. 1 locked, 0 timed out, -1 the system cannot lock (qmail then goes
+// on unlocked). A file system without fcntl locks keeps the flock.
 int lock_with_deadline(int fd, int seconds) {
   struct timespec start;
   ::clock_gettime(CLOCK_MONOTONIC, &start);
   for (;;) {
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return 1;
-    if (errno != EWOULDBLOCK && errno != EINTR) return -1;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      struct flock fl {};
+      fl.l_type = F_WRLCK;
+      fl.l_whence = SEEK_SET;  // the whole file, as lockf(F_TLOCK) from offset 0
+      if (::fcntl(fd, F_SETLK, &fl) == 0) return 1;
+      if (errno != EAGAIN && errno != EACCES && errno != EINTR) return 1;
+      ::flock(fd, LOCK_UN);
+    } else if (errno != EWOULDBLOCK && errno != EINTR) {
+      return -1;
+    }
     struct timespec now;
     ::clock_gettime(CLOCK_MONOTONIC, &now);
     if (now.tv_sec - start.tv_sec >= seconds) return 0;
@@ -80,9 +47,59 @@ bool mbox_needs_quote(std::string_view line) {
   return line.substr(i).starts_with("From ");
 }
 
+void MboxQuoter::feed(std::string_view chunk, std::string& out) {
+  static constexpr std::string_view kFrom = "From ";
+  size_t i = 0;
+  while (i < chunk.size()) {
+    char c = chunk[i];
+    if (state_ == State::kBody) {
+      // Copy to the end of the line in one piece.
+      size_t nl = chunk.find('\n', i);
+      size_t stop = nl == std::string_view::npos ? chunk.size() : nl + 1;
+      out.append(chunk.substr(i, stop - i));
+      if (nl != std::string_view::npos) {
+        state_ = State::kStart;
+        open_ = false;
+      }
+      i = stop;
+      continue;
+    }
+    ++i;
+    if (state_ == State::kStart && c == '>') {
+      // One more '>' anywhere in the run reads the same, so the run passes
+      // through as it comes and only what follows it waits.
+      out += c;
+      open_ = true;
+      continue;
+    }
+    prefix_ += c;
+    if (prefix_ == kFrom) {
+      out += '>';
+      out += prefix_;
+    } else if (kFrom.starts_with(prefix_)) {
+      state_ = State::kPrefix;
+      continue;
+    } else {
+      out += prefix_;
+    }
+    state_ = c == '\n' ? State::kStart : State::kBody;
+    open_ = c != '\n';
+    prefix_.clear();
+  }
+}
+
+void MboxQuoter::finish(std::string& out) {
+  out += prefix_;
+  if (open_ || !prefix_.empty() || state_ == State::kBody) out += '\n';
+  prefix_.clear();
+  state_ = State::kStart;
+  open_ = false;
+  out += '\n';
+}
+
 std::string mbox_quote(std::string_view message) {
   std::string out;
-  Quoter q;
+  MboxQuoter q;
   q.feed(message, out);
   q.finish(out);
   return out;
@@ -105,7 +122,7 @@ reactor::Status mbox_deliver(const std::string& path, std::string_view head, int
     return undo("Unable to write " + path + ": " + reactor::errno_text(errno) + ". (#4.3.0)");
   };
   std::string out(head);
-  Quoter q;
+  MboxQuoter q;
   char buf[65536];
   for (;;) {
     ssize_t r = reactor::read_some(msgfd, buf, sizeof buf);

@@ -1,6 +1,6 @@
 #pragma once
 // mbox delivery as qmail-local(8) does it: append under an exclusive flock
-// (given up after 30 s), From_/Return-Path/Delivered-To lines, `>From `
+// and fcntl lock (given up after 30 s), From_/Return-Path/Delivered-To lines, `>From `
 // quoting, a blank line after the message, fsync, truncate back on error.
 
 #include <string>
@@ -12,6 +12,22 @@ namespace spawn {
 
 /// True if `line` is a `From ` line, possibly behind `>`s (qmail's gfrom).
 bool mbox_needs_quote(std::string_view line);
+
+/// Streams message bytes into mbox form: one more `>` before every From
+/// line, a final newline if missing, then the blank line. Holds back at most
+/// the five bytes after a line's `>` run that decide whether it is a From
+/// line, whatever the length of a line.
+class MboxQuoter {
+ public:
+  void feed(std::string_view chunk, std::string& out);
+  void finish(std::string& out);
+
+ private:
+  enum class State { kStart, kPrefix, kBody };
+  State state_ = State::kStart;
+  bool open_ = false;   ///< bytes of the current line are out already
+  std::string prefix_;  ///< a beginning of "From " after the '>' run
+};
 
 /// Quotes a whole message as mbox wants: one more `>` before every From line,
 /// a final newline if missing, and one blank line after it.

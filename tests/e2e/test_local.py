@@ -50,8 +50,9 @@ class LocalTest(evq.TreeTest):
     def local(self, local="joe", dash="", ext="", sender="s@x.org", msg=MSG, domain="test.example",
               dd="./Maildir/", opts=(), popen=False):
         mpath = os.path.join(self.t.base, "msg")
-        with open(mpath, "wb") as f:
-            f.write(msg)
+        if msg is not None:  # None: the caller has written the file
+            with open(mpath, "wb") as f:
+                f.write(msg)
         args = [os.path.join(self.t.bin, "qmail-local"), *opts, "--", "joe", self.home, local, dash, ext,
                 domain, sender, dd]
         env = self.t.env(QMAILQUEUE=self.qq)
@@ -106,23 +107,47 @@ class LocalTest(evq.TreeTest):
         self.assertEqual(box[1]["Return-Path"], "<s@x.org>")
 
     def test_mbox_waits_for_lock(self):
+        # MUAs lock with flock or with fcntl (lockf): both are waited for.
         self.dq("", "./Mailbox\n")
         path = os.path.join(self.home, "Mailbox")
-        holder = open(path, "ab")
-        fcntl.flock(holder, fcntl.LOCK_EX)
-        p = self.local(popen=True)
-        try:
-            deadline = time.monotonic() + 0.5
-            while time.monotonic() < deadline:
-                self.assertIsNone(p.poll(), "delivered while the mbox was locked")
-                time.sleep(0.05)
-            self.assertEqual(os.path.getsize(path), 0)
-        finally:
-            fcntl.flock(holder, fcntl.LOCK_UN)
-            holder.close()
-        out, err = p.communicate(timeout=20)
-        self.assertEqual((p.returncode, out), (0, b"did 1+0+0\n"))
-        self.assertEqual(len(mailbox.mbox(path, create=False)), 1)
+        for n, (lock, unlock) in enumerate([(lambda f: fcntl.flock(f, fcntl.LOCK_EX),
+                                             lambda f: fcntl.flock(f, fcntl.LOCK_UN)),
+                                            (lambda f: fcntl.lockf(f, fcntl.LOCK_EX),
+                                             lambda f: fcntl.lockf(f, fcntl.LOCK_UN))], 1):
+            with self.subTest(lock=["flock", "fcntl"][n - 1]):
+                holder = open(path, "ab")
+                lock(holder)
+                size = os.path.getsize(path)
+                p = self.local(popen=True)
+                try:
+                    deadline = time.monotonic() + 0.5
+                    while time.monotonic() < deadline:
+                        self.assertIsNone(p.poll(), "delivered while the mbox was locked")
+                        time.sleep(0.05)
+                    self.assertEqual(os.path.getsize(path), size)
+                finally:
+                    unlock(holder)
+                    holder.close()
+                out, err = p.communicate(timeout=20)
+                self.assertEqual((p.returncode, out), (0, b"did 1+0+0\n"))
+                self.assertEqual(len(mailbox.mbox(path, create=False)), n)
+
+    def test_mbox_streams_a_line_without_end(self):
+        # 64 MB in one line: qmail-local copies it through, not into memory.
+        self.dq("", "./Mailbox\n")
+        size = 64 << 20
+        # Written in pieces: the child's peak RSS counts what this process
+        # held when it forked.
+        with open(os.path.join(self.t.base, "msg"), "wb") as f:
+            f.write(b"Subject: long\n\n")
+            for _ in range(size >> 20):
+                f.write(b"y" * (1 << 20))
+        p = self.local(msg=None, popen=True)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        self.assertEqual((p.returncode, p.stdout.read()), (0, b"did 1+0+0\n"))
+        self.assertEqual(os.path.getsize(os.path.join(self.home, "Mailbox")) > size, True)
+        self.assertLess(usage.ru_maxrss, (size >> 10) // 2, "peak KB of qmail-local")
 
     # -- programs ----------------------------------------------------------------
     def test_program_environment(self):

@@ -209,6 +209,24 @@ def wait_for(pred, timeout=20.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+# A fresh interpreter that runs argv[1:] and writes the child's peak RSS (KB)
+# to the file named first.  A process forked from the test runner inherits the
+# runner's own peak in ru_maxrss; forked from this small one, it does not.
+_PEAK_RSS = (
+    "import os,sys\n"
+    "pid=os.fork()\n"
+    "if pid==0:\n"
+    "    os.execv(sys.argv[2],sys.argv[2:])\n"
+    "_,st,ru=os.wait4(pid,0)\n"
+    "open(sys.argv[1],'w').write(str(ru.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(st) & 255)\n")
+
+
+def peak_rss_argv(argv, report):
+    """argv run under a wrapper that writes its peak RSS in KB to `report`."""
+    return [sys.executable, "-S", "-c", _PEAK_RSS, report, *argv]
+
+
 def free_port(host="127.0.0.1"):
     """A TCP port on `host` that nothing listens on right now."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -197,6 +197,39 @@ class SystemTest(unittest.TestCase):
             c.pass_("wrong")
         c.close()
 
+    def checkpassword(self, user, password, *prog):
+        """Runs the system checkpassword as root with the fd-3 block."""
+        r, w = os.pipe()
+        os.write(w, f"{user}\0{password}\0<1.2@{self.fqdn}>\0".encode())
+        os.close(w)
+        try:
+            # The pipe becomes fd 3 before subprocess closes the others.
+            return subprocess.run([os.path.join(self.t.bin, "checkpassword"), *prog], pass_fds=(3,),
+                                  preexec_fn=lambda: os.dup2(r, 3), capture_output=True,
+                                  timeout=30 * evq.TIME_SCALE, cwd="/")
+        finally:
+            os.close(r)
+
+    def test_checkpassword_enters_the_home_only_as_the_user(self):
+        home = self.login_user("cay")
+        uid = pwd.getpwnam("cay").pw_uid
+        prog = ("/bin/sh", "-c", "pwd; id -u; echo $USER $HOME")
+        p = self.checkpassword("cay", PASSWORD, *prog)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.decode().split("\n")[:3], [home, str(uid), f"cay {home}"])
+        self.assertEqual(self.checkpassword("cay", "wrong", *prog).returncode, 1)
+        self.assertEqual(self.checkpassword("nobody-here-evq", PASSWORD, *prog).returncode, 1)
+        # A home cay may not enter is not entered for cay: the ids are
+        # dropped before the chdir, as in the original checkpassword.
+        os.chown(home, 0, 0)
+        os.chmod(home, 0o700)
+        try:
+            p = self.checkpassword("cay", PASSWORD, *prog)
+        finally:
+            os.chown(home, uid, pwd.getpwnam("cay").pw_gid)
+            os.chmod(home, 0o755)
+        self.assertEqual((p.returncode, p.stdout), (111, b""))
+
     # -- remote delivery -----------------------------------------------------
     def sink(self, port=None):
         s = Sink(SINK_IP, port=port)

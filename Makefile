@@ -8,6 +8,8 @@
 #                              (programs are rebuilt for DIR when it changes;
 #                              DEFAULTDELIVERY=... FQDN=... for a new tree)
 #   make bench        measure local delivery, SMTP ingest, remote delivery, POP3
+#   make fuzz         build the fuzz harnesses with clang's libFuzzer (build-fuzz/)
+#                     and run each for FUZZ_SECONDS (default 60)
 #
 # Sources are found by wildcard.  In each folder, a .cc file that defines
 # `int main` is a program named like the file; `*_test.cc` files are doctest
@@ -31,9 +33,16 @@ CPPFLAGS  += -I. $(DEFS)
 CXXFLAGS  += $(CXXSTD) $(WARN) $(OPT) -MMD -MP
 LDLIBS    := -lcdb -lev -lcares -lcrypt
 ifneq ($(SANITIZE),)
-# GCC's maybe-uninitialized analysis gives false positives under the sanitizers.
-CXXFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined -Wno-maybe-uninitialized
+CXXFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=$(SANITIZE)
+# GCC's maybe-uninitialized analysis gives false positives under the sanitizers.
+ifeq ($(findstring clang,$(CXX)),)
+CXXFLAGS  += -Wno-maybe-uninitialized
+endif
+endif
+# The libFuzzer build (make fuzz): every object carries coverage counters.
+ifeq ($(FUZZ),1)
+CXXFLAGS  += -fsanitize=fuzzer-no-link
 endif
 
 LAYERS    := pop3 smtp spawn queue reactor
@@ -45,8 +54,11 @@ LIBS      := $(foreach d,$(LAYERS),$(BUILD)/lib$(d).a)
 PROGS     := $(patsubst %.cc,$(BUILD)/bin/%,$(notdir $(MAIN_CC)))
 UNIT      := $(BUILD)/bin/unit-tests
 
-.PHONY: all progs check asan run setup bench deps clean unit
-all: $(PROGS) $(UNIT)
+FUZZ_CC   := $(filter-out tests/fuzz/replay.cc,$(wildcard tests/fuzz/*.cc))
+FUZZERS   := $(patsubst tests/fuzz/%.cc,$(BUILD)/fuzz/%,$(FUZZ_CC))
+
+.PHONY: all progs check asan run setup bench deps clean unit fuzz fuzzers
+all: $(PROGS) $(UNIT) $(FUZZERS)
 progs: $(PROGS)
 
 # The home compiled into the programs (the one a setuid qmail-queue uses) is
@@ -105,6 +117,29 @@ $(UNIT): $(BUILD)/obj/tests/main.o $(patsubst %.cc,$(BUILD)/obj/%.o,$(TEST_CC)) 
 
 unit: $(UNIT)
 
+# Fuzz harnesses (tests/fuzz/NAME.cc): linked with the replay driver, which
+# runs each input of a corpus once (tests/run replays the committed seeds),
+# or in the libFuzzer build with libFuzzer's own main.
+ifeq ($(FUZZ),1)
+FUZZ_MAIN :=
+FUZZ_LINK := -fsanitize=fuzzer
+else
+FUZZ_MAIN := $(BUILD)/obj/tests/fuzz/replay.o
+FUZZ_LINK :=
+endif
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(FUZZ_MAIN) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) $(FUZZ_LINK) -o $@ $(filter %.o,$^) $(LIBS) $(LDLIBS)
+
+fuzzers: $(FUZZERS)
+.SECONDARY: $(patsubst %.cc,$(BUILD)/obj/%.o,$(FUZZ_CC) tests/fuzz/replay.cc)
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh scripts/deps fuzz
+	$(MAKE) BUILD=build-fuzz CXX=clang++ FUZZ=1 SANITIZE=address,undefined fuzzers
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz build-fuzz
+
 deps:
 	@sh scripts/deps
 
@@ -132,6 +167,6 @@ bench: all
 	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/pop3_rate.py
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

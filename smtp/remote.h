@@ -101,7 +101,6 @@ class Remote {
   std::unique_ptr<reactor::Timer> connect_timer_;
   std::unique_ptr<reactor::Stream> stream_;
   std::unique_ptr<Client> client_;
-  bool message_eof_ = false;
   bool pumping_ = false;
   bool finished_ = false;
   std::string output_;

@@ -72,7 +72,11 @@ class ServiceTest(evq.TreeTest):
         run = open(os.path.join(d, "run")).read()
         self.assertIn(f"{self.t.bin}/tcpserver -vDHR -l", run)  # single-user: no -U, no envuidgid
         self.assertIn(f"-x tcp.cdb -c", run)
-        self.assertIn(f"-- 0 25 {self.t.bin}/qmail-smtpd", run)
+        self.assertIn('-- "${IP:-0}" "${PORT:-25}" ' + f"{self.t.bin}/qmail-smtpd", run)
+        self.assertIn("exec envdir ./env sh -c", run)
+        # qmail-conf's env/: the address and port are one file each.
+        self.assertEqual(open(os.path.join(d, "env/IP")).read(), "0\n")
+        self.assertEqual(open(os.path.join(d, "env/PORT")).read(), "25\n")
         self.assertIn("exec 2>&1", run)
         self.assertIn("multilog t ./main", open(os.path.join(d, "log/run")).read())
         # The recipe's relay step, then make.
@@ -91,7 +95,9 @@ class ServiceTest(evq.TreeTest):
         p = os.path.join(self.t.base, "pop3d")
         self.conf("qmail-pop3d-conf", "/bin/checkpassword", "qmaild", "qmaill", p)
         run = open(os.path.join(p, "run")).read()
-        self.assertIn(f"-- 0 110 {self.t.bin}/qmail-popup \"$host\" /bin/checkpassword {self.t.bin}/qmail-pop3d Maildir", run)
+        self.assertIn('-- "${IP:-0}" "${PORT:-110}" ' +
+                      f"{self.t.bin}/qmail-popup \"$host\" /bin/checkpassword {self.t.bin}/qmail-pop3d Maildir", run)
+        self.assertEqual(open(os.path.join(p, "env/PORT")).read(), "110\n")
         self.assertTrue(os.path.exists(os.path.join(p, "tcp.cdb")))
         s = os.path.join(self.t.base, "send")
         self.conf("qmail-send-conf", "qmaill", s)
@@ -149,7 +155,20 @@ class ServiceTest(evq.TreeTest):
         evq.wait_for(lambda: ": down" in self.svstat(sdir), 30, what=lambda: "smtpd down:\n" + self.svstat(sdir))
         evq.wait_for(lambda: not evq.listening(port), 20, what="port closed")
         t.run("qmailctl", "start", env=env)
-        self.assertNotEqual(self.wait_up(sdir, 0), pid)
+        pid2 = self.wait_up(sdir, 0)
+        self.assertNotEqual(pid2, pid)
+        evq.wait_listening(port)
+        # The admin moves the service to another port by editing env/PORT.
+        self.assertEqual(open(os.path.join(smtpd, "env/IP")).read(), "127.0.0.1\n")
+        port2 = evq.free_port()
+        with open(os.path.join(smtpd, "env/PORT"), "w") as f:
+            f.write(f"{port2}\n")
+        subprocess.run(["svc", "-t", sdir], check=True)
+        evq.wait_listening(port2)
+        evq.wait_for(lambda: not evq.listening(port), 20, what="the old port closed")
+        with smtplib.SMTP("127.0.0.1", port2, timeout=30) as s:
+            s.sendmail("bob@a.example", ["joe@" + t.fqdn], b"Subject: moved\r\n\r\nhello\r\n")
+        t.wait_maildir(os.path.join(home, "Maildir"), 2, timeout=30)
 
 
 if __name__ == "__main__":

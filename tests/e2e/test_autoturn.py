@@ -3,21 +3,27 @@ ISP guide; spec/serialmail.md 6-7) and the FAQ's historical rules tools
 tcpcontrol/tcpmakectl (spec/ucspi.md 3.4).
 
 The ISP is 127.0.0.1; customers are 127.0.0.2 and 127.0.0.3, each running a
-real SMTP server (aiosmtpd). The recipe steps are followed as written, with
-these substitutions (doc/recipes.md lists them too):
+real SMTP server (aiosmtpd). The recipe steps are followed as written, in
+both modes of the harness.  In a system tree (root, qmail's accounts):
 
-  * /var/qmail is the private tree's QMAILHOME (single-user tree);
+  * /var/qmail is the test's system home, made by `make setup`;
   * the customer's IP 1.2.3.4 is 127.0.0.2, so .qmail-1:2:3:4-default is
     .qmail-127:0:0:2-default and virtualdomains says autoturn-127.0.0.2;
-  * tests are unprivileged, so the customer's SMTP server cannot listen on
-    port 25: maildirsmtp's port comes from $MAILDIRSMTP_PORT (an evqmail
-    addition, set in tcpserver's environment), and the ISP's SMTP and Hello
-    servers listen on free ports instead of 25 and 1789;
-  * "qmaild uid / nofiles gid" in users/assign and tcpserver -u/-g are the
-    test user's own ids (in a single-user tree every qmail account is the
-    caller); `chgrp qmail` and `chown -R qmaild` are no-ops and are skipped.
+  * the customers listen on port 25, as in the recipe (on a free port with
+    $MAILDIRSMTP_PORT, an evqmail addition, if something holds port 25 on
+    127.0.0.2 or 127.0.0.3); the ISP's SMTP and Hello servers listen on
+    free ports instead of 25 and 1789;
+  * users/assign gets qmaild's uid and nofiles' gid, tcpserver -u/-g the
+    same, `chgrp qmail` and `chown -R qmaild` are run; the Hello port's
+    `autoturn` user and the ISP guide's `popusr` are login accounts the
+    test makes.
+
+In a private tree (unprivileged, single-user, doc/recipes.md lists the
+substitutions) every account is the test user, customers listen on a free
+port given by $MAILDIRSMTP_PORT, and the chgrp/chown steps are no-ops.
 """
 import fcntl
+import grp
 import os
 import shutil
 import smtplib
@@ -74,6 +80,18 @@ def common_port(*hosts):
     raise AssertionError("no common free port")
 
 
+def customer_port(t):
+    """Port 25 where the test may listen there (root), else a free port."""
+    if t.system and port_free_on(25, CUST, CUST2):
+        return 25
+    return common_port(CUST, CUST2)
+
+
+def customer_port_env(port):
+    """maildirsmtp's port for a customer that does not listen on 25."""
+    return {} if port == 25 else {"MAILDIRSMTP_PORT": str(port)}
+
+
 def files(md):
     return sorted(os.listdir(os.path.join(md, "new")) + os.listdir(os.path.join(md, "cur")))
 
@@ -107,22 +125,42 @@ def have_loopback_alias():
 class AutoTurnBase(evq.TreeTest):
     def setUp(self):
         super().setUp()
-        self.cport = common_port(CUST, CUST2)
-        self.uid, self.gid = os.getuid(), os.getgid()
+        self.cport = customer_port(self.t)
         self.autoturn = self.t.path("autoturn")
+        self.deliver_as = "qmaild"
+
+    def port_env(self):
+        return customer_port_env(self.cport)
 
     def customer(self, host=CUST):
         c = Customer(host, self.cport)
         self.addCleanup(c.stop)
         return c
 
-    # Recipe steps 1-2.
-    def make_autoturn_dir(self, user="qmaild"):
-        # 1. mkdir /var/qmail/autoturn; chgrp qmail (no-op here); chmod 2755
+    def make_autoturn_user(self):
+        """The security note's separate `autoturn` account (system trees)."""
+        self.deliver_as = "autoturn"
+        if self.t.system:
+            self.t.make_account("autoturn", os.path.join(self.t.base, "home", "autoturn"))
+
+    def assign_ids(self):
+        """users/assign's uid and gid: qmaild's uid with the nofiles gid, or
+        the autoturn account's own."""
+        return self.t.ids(self.deliver_as, "nofiles" if self.deliver_as == "qmaild" else None)
+
+    def make_autoturn_dir(self):
+        # 1. mkdir /var/qmail/autoturn; chgrp qmail (no-op in a private tree); chmod 2755
         os.mkdir(self.autoturn)
+        if self.t.system:
+            os.chown(self.autoturn, -1, grp.getgrnam("qmail").gr_gid)
         os.chmod(self.autoturn, 0o2755)
+
+    # Recipe steps 1-2.
+    def setup_autoturn(self):
+        self.make_autoturn_dir()
         # 2. users/assign, replacing 7770/2108 with the qmaild uid / nofiles gid.
-        self.t.assign.append(f"+autoturn-:{user}:{self.uid}:{self.gid}:{self.autoturn}:-::")
+        uid, gid = self.assign_ids()
+        self.t.assign.append(f"+autoturn-:{self.deliver_as}:{uid}:{gid}:{self.autoturn}:-::")
         self.t.newu()
 
     # Recipe steps 5-7 for one customer IP.
@@ -134,9 +172,10 @@ class AutoTurnBase(evq.TreeTest):
             f.write(f"{domain}:autoturn-{ip}\n")
         if t.send:
             t.signal(1)  # "give qmail-send a SIGHUP"
-        # 7. cd autoturn; maildirmake IP; chown -R qmaild IP (no-op);
-        #    echo ./IP/ > .qmail-I:P-default; chmod 644
+        # 7. cd autoturn; maildirmake IP; chown -R qmaild IP (no-op in a
+        #    private tree); echo ./IP/ > .qmail-I:P-default; chmod 644
         t.run("maildirmake", ip, cwd=self.autoturn)
+        t.chown(os.path.join(self.autoturn, ip), self.deliver_as)
         dq = os.path.join(self.autoturn, ".qmail-" + ip.replace(".", ":") + "-default")
         with open(dq, "w") as f:
             f.write(f"./{ip}/\n")
@@ -152,8 +191,8 @@ class AutoTurnBase(evq.TreeTest):
     # Recipe step 3: qmail-smtpd, then the flush, under tcpserver -v.
     def serve_autoturn(self):
         script = f"\n{self.t.bin}/qmail-smtpd\n" + self.flush_command()
-        svc, port = self.t.serve("sh", "-c", script, host=ISP, opts=("-v",),
-                                 env={"MAILDIRSMTP_PORT": str(self.cport)}, name="autoturn")
+        svc, port = self.t.serve("sh", "-c", script, host=ISP, opts=("-v", *self.t.daemon_opts()),
+                                 env=self.port_env(), name="autoturn")
         return svc, port
 
     def send_to_isp(self, port, rcpt, body="hello customer\n", sender="bob@a.example"):
@@ -165,7 +204,7 @@ class AutoTurnBase(evq.TreeTest):
 class AutoTurnTest(AutoTurnBase):
     def setUp(self):
         super().setUp()
-        self.make_autoturn_dir()
+        self.setup_autoturn()
         self.t.start()
         self.md = self.add_customer(CUST)
         self.svc, self.port = self.serve_autoturn()
@@ -293,15 +332,16 @@ class AutoTurnPw2uTest(AutoTurnBase):
         """Step 2's exception: the line goes to users/append, qmail-pw2u
         writes users/assign, qmail-newu compiles it."""
         t = self.t
-        os.mkdir(self.autoturn)
-        os.chmod(self.autoturn, 0o2755)
+        self.make_autoturn_dir()
+        uid, gid = self.assign_ids()
         with open(t.path("users", "append"), "w") as f:
-            f.write(f"+autoturn-:qmaild:{self.uid}:{self.gid}:{self.autoturn}:-::\n")
-        passwd = f"alias:*:{self.uid}:{self.gid}::{t.path('alias')}:/bin/false\n"
+            f.write(f"+autoturn-:qmaild:{uid}:{gid}:{self.autoturn}:-::\n")
+        auid, agid = t.ids("alias")
+        passwd = f"alias:*:{auid}:{agid}::{t.alias_home()}:/bin/false\n"
         p = t.run("qmail-pw2u", input=passwd.encode())
         with open(t.path("users", "assign"), "wb") as f:
             f.write(p.stdout)
-        self.assertIn(f"+autoturn-:qmaild:{self.uid}:{self.gid}:{self.autoturn}:-::\n.\n".encode(), p.stdout)
+        self.assertIn(f"+autoturn-:qmaild:{uid}:{gid}:{self.autoturn}:-::\n.\n".encode(), p.stdout)
         t.run("qmail-newu")
         t.start()
         md = self.add_customer(CUST)
@@ -320,17 +360,19 @@ class HelloPortTest(AutoTurnBase):
     def test_hello_connection_triggers_delivery(self):
         """The security note: qmail-smtpd stays plain; a separate `autoturn`
         user runs only the flush on the Hello port. The README's command is
-        `tcpserver -v -u <autoturn uid> -g <gid> 0 1789 sh -c '...'`; here -u/-g
-        carry the test user's ids (the only ones an unprivileged test can
-        switch to) and the port is a free one instead of 1789."""
+        `tcpserver -v -u <autoturn uid> -g <gid> 0 1789 sh -c '...'`: in a
+        system tree the autoturn account is real, in a private one -u/-g
+        carry the test user's ids; the port is a free one instead of 1789."""
         t = self.t
-        self.make_autoturn_dir(user="autoturn")
+        self.make_autoturn_user()
+        self.setup_autoturn()
         t.start()
         md = self.add_customer(CUST)
-        _, smtp_port = t.serve("qmail-smtpd", host=ISP, opts=("-v",), name="smtpd")
+        _, smtp_port = t.serve("qmail-smtpd", host=ISP, opts=("-v", *t.daemon_opts()), name="smtpd")
+        uid, gid = t.ids("autoturn")
         hello, hport = t.serve("sh", "-c", self.flush_command(), host=ISP,
-                               opts=("-v", "-u", str(self.uid), "-g", str(self.gid)),
-                               env={"MAILDIRSMTP_PORT": str(self.cport)}, name="hello")
+                               opts=("-v", "-u", str(uid), "-g", str(gid)),
+                               env=self.port_env(), name="hello")
         cust = self.customer()
         self.send_to_isp(smtp_port, "joe@virt.dom")
         t.wait_maildir(md, 1)
@@ -364,17 +406,24 @@ class IspCronTest(evq.TreeTest):
         os.chmod(os.path.join(t.bin, "serialmail-cron"), 0o755)
         self.top = os.path.join(t.base, "home", "serialmail")
         os.makedirs(self.top)
-        self.cport = common_port(CUST, CUST2)
+        self.cport = customer_port(t)
         self.dirs = {}
-        uid, gid = os.getuid(), os.getgid()
+        # The guide's popusr (uid 510 there) owns the customers' maildirs.
+        if t.system:
+            t.make_account("popusr", os.path.join(t.base, "home", "popusr"))
+        uid, gid = t.ids("popusr")
         for dom, ip in (("some.example.com", CUST), ("other.example.net", CUST2)):
             d = os.path.join(self.top, dom)
             os.mkdir(d)
             # The guide: RELAYHOST, maildirmake ./Maildir, echo ./Maildir/ > .qmail-default
             with open(os.path.join(d, "RELAYHOST"), "w") as f:
                 f.write(ip + "\n")  # a host name in the guide; our customers are addresses
+            # chown -R popusr ./Maildir; chown popusr .qmail-default
             t.run("maildirmake", "./Maildir", cwd=d)
+            t.chown(os.path.join(d, "Maildir"), "popusr")
             t.dot_qmail(d, "-default", "./Maildir/\n")
+            if t.system:
+                os.chown(os.path.join(d, ".qmail-default"), uid, gid)
             t.assign.append(f"+{dom}-:ex1:{uid}:{gid}:{d}:-::")
             with open(t.path("control", "rcpthosts"), "a") as f:
                 f.write(dom + "\n")
@@ -390,8 +439,8 @@ class IspCronTest(evq.TreeTest):
         return os.path.join(self.dirs[dom], "Maildir")
 
     def cron(self):
-        return self.t.run("serialmail-cron", self.top, env={"MAILDIRSMTP_PORT": str(self.cport),
-                                                             "SERIALMAIL_GRACE": "0"},
+        return self.t.run("serialmail-cron", self.top,
+                          env={**customer_port_env(self.cport), "SERIALMAIL_GRACE": "0"},
                           check=False, timeout=60)
 
     def queue(self, rcpt, dom):

@@ -2,6 +2,7 @@
 service directories made by qmail-smtpd-conf, qmail-pop3d-conf and
 qmail-send-conf, run by svscan, logged by multilog, managed by qmailctl."""
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -17,6 +18,15 @@ CONF = ("qmail-smtpd-conf", "qmail-pop3d-conf", "qmail-send-conf")
 
 def have_daemontools():
     return all(shutil.which(p) for p in ("svscan", "supervise", "svstat", "svc", "multilog"))
+
+
+def proc_uid(pid):
+    """The real uid of process `pid`, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no Uid line for {pid}")
 
 
 class ServiceTest(evq.TreeTest):
@@ -70,7 +80,12 @@ class ServiceTest(evq.TreeTest):
             self.assertTrue(os.path.exists(os.path.join(d, f)), f)
         self.assertTrue(os.path.isdir(os.path.join(d, "log/main")))
         run = open(os.path.join(d, "run")).read()
-        self.assertIn(f"{self.t.bin}/tcpserver -vDHR -l", run)  # single-user: no -U, no envuidgid
+        if self.t.system:
+            # As root: tcpserver takes qmaild's ids from envuidgid (-U).
+            self.assertIn(f"exec envuidgid qmaild {self.t.bin}/tcpserver -vDUHR -l", run)
+            self.assertEqual(os.stat(os.path.join(d, "log/main")).st_uid, pwd.getpwnam("qmaill").pw_uid)
+        else:
+            self.assertIn(f"{self.t.bin}/tcpserver -vDHR -l", run)  # single-user: no -U, no envuidgid
         self.assertIn(f"-x tcp.cdb -c", run)
         self.assertIn('-- "${IP:-0}" "${PORT:-25}" ' + f"{self.t.bin}/qmail-smtpd", run)
         self.assertIn("exec envdir ./env sh -c", run)
@@ -129,6 +144,9 @@ class ServiceTest(evq.TreeTest):
         evq.wait_listening(port)
         # "Run svstat several times and make sure that the process IDs do not change."
         self.assertEqual(self.wait_up(sdir, 2), pid)
+        if t.system:
+            # The service's tcpserver listens as qmaild, as the recipe runs it.
+            self.assertEqual(proc_uid(pid), pwd.getpwnam("qmaild").pw_uid)
         current = os.path.join(smtpd, "log", "main", "current")
         evq.wait_for(lambda: os.path.exists(current) and "tcpserver: status: 0/40" in open(current).read(),
                      20, what=lambda: f"status line in {current}")

@@ -151,9 +151,8 @@ class Pop3Test(evq.TreeTest):
 
     # -- the local path, poplib ---------------------------------------------
     def test_poplib_retrieve_and_delete(self):
-        home = self.t.add_user("alice")
+        home = self.mail_user("alice")
         md = os.path.join(home, "Maildir")
-        self.vpasswd([("alice@" + FQDN, home)])
         self.t.start()
         self.deliver("alice", 3)
         self.t.wait_maildir(md, 3)
@@ -162,11 +161,14 @@ class Pop3Test(evq.TreeTest):
         for p in (old, young):
             open(p, "w").close()
         os.utime(old, (time.time() - 36 * 3600 - 60, time.time()))
+        self.t.chown(os.path.join(md, "tmp"), "alice")
+        self.assert_owned(md, "alice")
         settle(md)
         self.serve_pop()
 
-        p = self.pop("alice@" + FQDN)
+        p = self.pop(self.login("alice"))
         self.assertEqual(p.stat()[0], 3)
+        self.assert_pop3d_runs_as("alice")
         resp, listing, _ = p.list()
         self.assertEqual(len(listing), 3)
         names = set(files(md, "new"))
@@ -194,28 +196,28 @@ class Pop3Test(evq.TreeTest):
         self.assertFalse(os.path.exists(old))
         self.assertTrue(os.path.exists(young))
 
-        # A second session sees the same UIDLs for the remaining two.
-        p = self.pop("ALICE%" + FQDN)  # user%domain, any case
+        # A second session sees the same UIDLs for the remaining two (in a
+        # private tree through checkvpw's user%domain, any case).
+        p = self.pop("alice" if self.t.system else "ALICE%" + FQDN)
         self.assertEqual(p.stat()[0], 2)
         self.assertEqual({l.decode().split()[1] for l in p.uidl()[1]} <= set(uidls), True)
         p.quit()
 
     def test_no_quit_no_change(self):
-        home = self.t.add_user("bob")
+        home = self.mail_user("bob")
         md = os.path.join(home, "Maildir")
-        self.vpasswd([("bob@" + FQDN, home)])
         self.t.start()
         self.deliver("bob", 2)
         self.t.wait_maildir(md, 2)
         settle(md)
         before = files(md, "new")
         self.serve_pop()
-        p = self.pop("bob@" + FQDN)
+        p = self.pop(self.login("bob"))
         p.dele(1)
         p.dele(2)
         p.sock.close()  # connection drops without QUIT
         # qmail-pop3d sees EOF and exits: nothing is deleted or moved.
-        p2 = self.pop("bob@" + FQDN)
+        p2 = self.pop(self.login("bob"))
         self.assertEqual(p2.stat()[0], 2)
         p2.rset()
         p2.sock.close()
@@ -224,9 +226,8 @@ class Pop3Test(evq.TreeTest):
 
     # -- the dialogue byte for byte -------------------------------------------
     def test_transcript(self):
-        home = self.t.add_user("carol")
+        home = self.mail_user("carol")
         md = os.path.join(home, "Maildir")
-        self.vpasswd([("carol@" + FQDN, home)])
         self.t.start()
         self.deliver("carol", 1)
         self.t.wait_maildir(md, 1)
@@ -245,7 +246,7 @@ class Pop3Test(evq.TreeTest):
         self.assertEqual(cmd(b"NOOP"), b"+OK \r\n")
         # USER, PASS and commands after it in one packet: nothing may be lost
         # between qmail-popup and qmail-pop3d.
-        s.sendall(b"USER carol@" + FQDN.encode() + b"\r\nPASS " + PASSWORD.encode() +
+        s.sendall(b"USER " + self.login("carol").encode() + b"\r\nPASS " + PASSWORD.encode() +
                   b"\r\nSTAT\r\nRETR 18446744073709551617\r\nRETR 0\r\nRETR x\r\nTOP 1 0\r\n")
         self.assertEqual(f.readline(), b"+OK \r\n")  # USER
         self.assertEqual(f.readline(), b"+OK \r\n")  # PASS (from qmail-pop3d)
@@ -269,10 +270,10 @@ class Pop3Test(evq.TreeTest):
 
     # -- failed logins ---------------------------------------------------------
     def test_failed_login_logged_and_slowed(self):
-        home = self.t.add_user("dave")
-        self.vpasswd([("dave@" + FQDN, home)])
+        self.mail_user("dave")
+        dave, nobody = self.login("dave"), self.login("nobody-evq")
         self.serve_pop(delay="0.5")
-        for user, password in (("dave@" + FQDN, "wrong-password-123"), ("nobody@" + FQDN, "guess-456")):
+        for user, password in ((dave, "wrong-password-123"), (nobody, "guess-456")):
             p = poplib.POP3("127.0.0.1", self.port, timeout=20)
             p.user(user)
             t0 = time.monotonic()
@@ -281,15 +282,15 @@ class Pop3Test(evq.TreeTest):
             self.assertGreaterEqual(time.monotonic() - t0, 0.45)
             self.assertEqual(str(cm.exception), "b'-ERR authorization failed'")
             p.close()
-        self.svc.wait_log(r"login failed for user 'nobody@" + re.escape(FQDN) + "'")
+        self.svc.wait_log(r"login failed for user '" + re.escape(nobody) + "'")
         log = self.svc.log()
-        self.assertIn("login failed for user 'dave@" + FQDN + "'", log)
+        self.assertIn("login failed for user '" + dave + "'", log)
         self.assertNotIn("wrong-password-123", log)
         self.assertNotIn("guess-456", log)
         # One attempt per connection, as qmail-popup: the connection is closed.
         s, f = self.raw()
         f.readline()
-        s.sendall(b"USER dave@" + FQDN.encode() + b"\r\nPASS nope\r\nUSER x\r\n")
+        s.sendall(b"USER " + dave.encode() + b"\r\nPASS nope\r\nUSER x\r\n")
         self.assertEqual(f.readline(), b"+OK \r\n")
         self.assertEqual(f.readline(), b"-ERR authorization failed\r\n")
         try:
@@ -340,6 +341,8 @@ class Pop3Test(evq.TreeTest):
                     f"open({rec!r}, 'wb').write(data)\n"
                     "user, pw, stamp = data.split(b'\\0')[:3]\n"
                     "if user != b'erin' or pw not in (b'pw', b'0123456789abcdef0123456789abcdef'): sys.exit(1)\n"
+                    "if os.getuid() == 0:  # as a checkpassword must: become the user\n"
+                    f"    os.setgroups([]); os.setgid({self.t.ids('erin')[1]}); os.setuid({self.t.ids('erin')[0]})\n"
                     f"os.chdir({home!r}); os.environ.update(USER='erin', HOME={home!r}, SHELL='/bin/sh')\n"
                     "os.execv(sys.argv[1], sys.argv[1:])\n")
         os.chmod(script, 0o755)
@@ -365,12 +368,13 @@ class Pop3Test(evq.TreeTest):
 
     # -- mpop -------------------------------------------------------------------
     def test_mpop_retrieves_and_deletes_mail_that_came_by_smtp(self):
-        home = self.t.add_user("frank")
+        home = self.mail_user("frank")
         md = os.path.join(home, "Maildir")
-        self.vpasswd([("frank@" + FQDN, home)])
         self.t.start()
         # The whole path: SMTP in, qmail-send, Maildir, POP3 out to a real client.
         self.deliver_smtp("frank@" + FQDN, 4, prefix="for mpop")
+        self.t.wait_maildir(md, 4)
+        self.assert_owned(md, "frank")
         self.t.wait_maildir(md, 4)
         settle(md)
         self.serve_pop()
@@ -383,7 +387,7 @@ class Pop3Test(evq.TreeTest):
                     "account test\n"
                     "host 127.0.0.1\n"
                     f"port {self.port}\n"
-                    f"user frank@{FQDN}\n"
+                    f"user {self.login('frank')}\n"
                     f"password {PASSWORD}\n"
                     "auth user\n"
                     "tls off\n"
@@ -409,20 +413,29 @@ class Pop3Test(evq.TreeTest):
         pop, dom = os.path.join(base, "POP"), os.path.join(base, "DOMAINS", "example.com")
         os.makedirs(pop)
         os.makedirs(dom)
+        # The guide's popusr (uid 510 there) owns every box: a real account
+        # in a system tree, the test user in a private one.
+        if self.t.system:
+            self.t.make_account("popusr", os.path.join(self.t.base, "home", "popusr"))
+        uid, gid = self.t.ids("popusr")
         for box in ("ex1-0000", "ex1-0001", "ex1-0002"):
             self.t.run("maildirmake", os.path.join(pop, box))
+            self.t.chown(os.path.join(pop, box), "popusr")  # chown -R popusr ex1-0000 ...
         self.t.control("virtualdomains", "example.com:example.com\n.example.com:example.com\n")
         self.t.control("rcpthosts", f"{FQDN}\nexample.com\n.example.com\n")
-        self.t.assign.append(f"+example.com-:ex1:{self.t.uid}:{self.t.gid}:{dom}:-::")
+        self.t.assign.append(f"+example.com-:ex1:{uid}:{gid}:{dom}:-::")
         self.t.newu()
-        self.t.dot_qmail(dom, "-joe", os.path.join(pop, "ex1-0001") + "/\n")
-        self.t.dot_qmail(dom, "-ann", os.path.join(pop, "ex1-0002") + "/\n")
-        self.t.dot_qmail(dom, "-postmaster", os.path.join(pop, "ex1-0000") + "/\n")
-        self.t.dot_qmail(dom, "-default", "&postmaster@example.com\n")
-        # The POP boxes: no system accounts, all owned by one user.
+        for ext, text in (("-joe", os.path.join(pop, "ex1-0001") + "/\n"),
+                          ("-ann", os.path.join(pop, "ex1-0002") + "/\n"),
+                          ("-postmaster", os.path.join(pop, "ex1-0000") + "/\n"),
+                          ("-default", "&postmaster@example.com\n")):
+            dq = self.t.dot_qmail(dom, ext, text)
+            if self.t.system:
+                os.chown(dq, uid, gid)  # chown popusr .qmail-joe
+        # The POP boxes: no system accounts, all owned by popusr.
         self.vpasswd([("joe@example.com", os.path.join(pop, "ex1-0001")),
                       ("ann@example.com", os.path.join(pop, "ex1-0002")),
-                      ("postmaster@example.com", os.path.join(pop, "ex1-0000"))])
+                      ("postmaster@example.com", os.path.join(pop, "ex1-0000"))], owner="popusr")
         self.t.start()
         self.t.inject("To: joe@example.com\nSubject: for joe\n\nhi\n")
         self.t.inject("To: ann@Example.COM\nSubject: for ann\n\nhi\n")
@@ -433,8 +446,9 @@ class Pop3Test(evq.TreeTest):
         self.t.wait_maildir(os.path.join(pop, "ex1-0002"), 1)
         for box in ("ex1-0000", "ex1-0001", "ex1-0002"):
             settle(os.path.join(pop, box))
+        self.assert_owned(os.path.join(pop, "ex1-0001"), "popusr")
         # HOME is the box itself, so qmail-pop3d's Maildir argument is "./".
-        self.serve_pop(maildir="./")
+        self.serve_pop(checker="checkvpw", maildir="./")
 
         def subjects(p):
             out = []
@@ -443,6 +457,7 @@ class Pop3Test(evq.TreeTest):
             return sorted(out)
         p = self.pop("joe@example.com")
         self.assertEqual(subjects(p), ["Subject: for joe"])
+        self.assert_pop3d_runs_as("popusr")
         p.quit()
         p = self.pop("ann%example.com")
         self.assertEqual(subjects(p), ["Subject: for ann"])
@@ -455,9 +470,8 @@ class Pop3Test(evq.TreeTest):
 
     # -- a big mailbox ------------------------------------------------------------------
     def test_ten_thousand_messages(self):
-        home = self.t.add_user("gina")
+        home = self.mail_user("gina")
         md = os.path.join(home, "Maildir")
-        self.vpasswd([("gina@" + FQDN, home)])
         n = 10000
         past = time.time() - 100
         for i in range(n):
@@ -465,8 +479,9 @@ class Pop3Test(evq.TreeTest):
             with open(p, "w") as f:
                 f.write(f"Subject: number {i}\n\nbody of {i}\n")
             os.utime(p, (past + i / 1000, past + i / 1000))
+        self.t.chown(md, "gina")
         self.serve_pop()
-        p = self.pop("gina@" + FQDN)
+        p = self.pop(self.login("gina"))
         count, size = p.stat()
         self.assertEqual(count, n)
         self.assertEqual(len(p.list()[1]), n)

@@ -66,7 +66,10 @@ class SmtpdTest(evq.TreeTest):
         self.maildir = os.path.join(self.home, "Maildir")
 
     def serve(self, program="qmail-smtpd", opts=("-R", "-H"), env=None):
-        return self.t.serve(program, opts=opts, env=env, tcpserver=our_tcpserver(self.t))[1]
+        """tcpserver running `program` with qmaild's uid and the nofiles gid
+        (FAQ 5.1; the test user's own ids in a private tree)."""
+        return self.t.serve(program, opts=(*opts, *self.t.daemon_opts()), env=env,
+                            tcpserver=our_tcpserver(self.t))[1]
 
     def rules(self, text):
         """tcp rules file -> cdb (our tcprules if present, else Debian's)."""

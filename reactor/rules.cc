@@ -34,6 +34,10 @@ size_t separator(std::string_view line) {
 
 // Parses "allow"/"deny" and the ",VAR=<q>value<q>" list into the cdb value.
 bool parse_instructions(std::string_view x, std::string& data) {
+  // NUL ends a record of the value: in a name or value it would cut it short
+  // and let the rest pass for records of its own ("\0D" a deny, "\0+X=" a
+  // setting the line never made). ucspi-tcp copies it; we refuse the line.
+  if (x.find('\0') != std::string_view::npos) return false;
   if (x.starts_with("deny")) {
     data.append("D", 2);  // 'D' and its terminating NUL
     x.remove_prefix(4);

@@ -46,6 +46,15 @@ TEST_CASE("rules: fatal lines as in tcprules 0.88") {
   CHECK(parse_rules("1.2.3.4:allow,A=\"1\"\n"));
 }
 
+TEST_CASE("rules: a NUL in a name or value is refused, not encoded as more records") {
+  // "+X=a\0D\0" would decode as X=a and a deny; "+X=\0+RELAYCLIENT=\0" as a relay grant.
+  CHECK_FALSE(parse_rules("1.2.3.4:allow,X=\"a\0D\"\n"s));
+  CHECK_FALSE(parse_rules("1.2.3.4:allow,X=\"\0+RELAYCLIENT=\"\n"s));
+  CHECK_FALSE(parse_rules("1.2.3.4:allow,X\0D=\"1\"\n"s));
+  CHECK_FALSE(parse_rules("1.2.3.4:deny\0\n"s));
+  CHECK(parse_rules("1\0.2:allow\n"s));  // a key may hold any byte; no lookup matches it
+}
+
 TEST_CASE("rules: ranges in the last component expand into one key each") {
   auto r = parse_rules("1.2.3.40-42:deny\n1.2.250-300.:allow\n");
   REQUIRE(r);

@@ -20,6 +20,8 @@ std::uint16_t get_slot(std::string_view in, bool wide) {
 }  // namespace
 
 std::string encode_hello(unsigned slots, bool wide_ok) {
+  // A 0 byte would start the wide form: a spawner offers at least one slot.
+  slots = std::max(slots, 1u);
   if (slots <= 255 || !wide_ok) return std::string(1, static_cast<char>(std::min(slots, 255u)));
   slots = std::min(slots, kMaxWideSlots);
   std::string out(1, '\0');
@@ -53,19 +55,21 @@ std::optional<Request> RequestDecoder::next() {
   const size_t w = wide_ ? 2 : 1;
   if (error_ || buf_.size() < w) return std::nullopt;
   // Find three NULs after the slot number.
+  // A field still without its NUL is refused once it is over the cap, and
+  // not a byte sooner: the verdict must not depend on how the input came.
   size_t p1 = buf_.find('\0', w);
   if (p1 == std::string::npos) {
-    if (buf_.size() > kMaxRequestField) error_ = true;
+    if (buf_.size() - w > kMaxRequestField) error_ = true;
     return std::nullopt;
   }
   size_t p2 = buf_.find('\0', p1 + 1);
   if (p2 == std::string::npos) {
-    if (buf_.size() - p1 > kMaxRequestField) error_ = true;
+    if (buf_.size() - p1 - 1 > kMaxRequestField) error_ = true;
     return std::nullopt;
   }
   size_t p3 = buf_.find('\0', p2 + 1);
   if (p3 == std::string::npos) {
-    if (buf_.size() - p2 > kMaxRequestField) error_ = true;
+    if (buf_.size() - p2 - 1 > kMaxRequestField) error_ = true;
     return std::nullopt;
   }
   if (p1 - w > kMaxRequestField || p2 - p1 - 1 > kMaxRequestField || p3 - p2 - 1 > kMaxRequestField) {

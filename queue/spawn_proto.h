@@ -22,7 +22,8 @@ namespace queue::proto {
 constexpr const char* kWideEnv = "SPAWN_WIDE_SLOTS";  ///< set by qmail-start for its spawners
 constexpr unsigned kMaxWideSlots = 65535;
 
-/// The hello bytes announcing `slots` (wide form only above 255 and if `wide_ok`).
+/// The hello bytes announcing `slots` (wide form only above 255 and if `wide_ok`;
+/// at least 1, since a 0 byte starts the wide form).
 std::string encode_hello(unsigned slots, bool wide_ok);
 
 /// One delivery request.
@@ -45,7 +46,7 @@ std::string encode_request(const Request& r, bool wide = false);
 /// Encodes a report for the wire (text cut at the first NUL; two-byte slot if `wide`).
 std::string encode_report(const Report& r, bool wide = false);
 
-constexpr size_t kMaxRequestField = 4096;   ///< cap per request field (addresses are far shorter)
+constexpr size_t kMaxRequestField = 4096;   ///< cap per request field, NUL excluded (addresses are far shorter)
 constexpr size_t kMaxReportText = 10000;    ///< qmail-send's cap on one report
 
 /// Incremental decoder for requests (spawner side). Feed bytes, then poll next().

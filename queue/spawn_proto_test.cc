@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
+
 using namespace queue::proto;
 
 TEST_CASE("spawn request round trip, byte by byte") {
@@ -88,4 +90,34 @@ TEST_CASE("spawn codec: wide slots above 255") {
   CHECK(rep->slot == 513);
   CHECK(rep->status == 'K');
   CHECK(rep->text == "ok");
+}
+
+TEST_CASE("spawn request decoder: a field of exactly the cap passes, however it arrives") {
+  // Found by the spawn_proto fuzz harness: fed in pieces, a field of
+  // kMaxRequestField bytes was refused before its NUL came.
+  for (bool wide : {false, true}) {
+    Request rq{7, std::string(kMaxRequestField, '1'), std::string(kMaxRequestField, 's'),
+               std::string(kMaxRequestField - 1, 'r') + "@"};
+    std::string wire = encode_request(rq, wide);
+    RequestDecoder d(wide);
+    std::optional<Request> got;
+    for (size_t i = 0; i < wire.size() && !got; ++i) {
+      d.feed(wire.substr(i, 1));
+      got = d.next();
+      REQUIRE_FALSE(d.error());
+    }
+    REQUIRE(got);
+    CHECK(got->mess == rq.mess);
+    CHECK(got->sender == rq.sender);
+    CHECK(got->recipient == rq.recipient);
+    RequestDecoder over(wide);
+    over.feed(std::string(wide ? 2 : 1, '\x01') + std::string(kMaxRequestField + 1, '1'));
+    CHECK_FALSE(over.next());
+    CHECK(over.error());
+  }
+}
+
+TEST_CASE("spawn hello: never a lone 0 byte, which would start the wide form") {
+  CHECK(encode_hello(0, false) == std::string(1, '\x01'));
+  CHECK(encode_hello(0, true) == std::string(1, '\x01'));
 }

@@ -57,6 +57,15 @@ struct Resolver::Impl {
   }
 };
 
+bool printable_name(std::string_view name) {
+  if (name.empty() || name.size() > 255) return false;
+  // c-ares writes a label's control and 8-bit bytes as \DDD, but hands a
+  // blank over as it is.
+  for (unsigned char c : name)
+    if (c <= 0x20 || c >= 0x7f || c == '\\') return false;
+  return true;
+}
+
 namespace {
 // Notes the timeout:/attempts: words of one options list.
 void scan_options(std::string_view words, ResolverDefaults& d) {
@@ -128,24 +137,55 @@ struct Pending {
 };
 }  // namespace
 
+MxAnswer mx_answer(int status, const unsigned char* abuf, int alen) {
+  MxAnswer ans;
+  ans.status = abuf || status != ARES_SUCCESS ? dns_status(status) : DnsStatus::temporary;
+  if (ans.status != DnsStatus::ok) return ans;
+  ares_mx_reply* mx = nullptr;
+  int rc = ares_parse_mx_reply(abuf, alen, &mx);
+  ans.status = dns_status(rc);
+  for (ares_mx_reply* m = mx; m; m = m->next) {
+    // A name qmail-remote would log or greet must be printable.
+    if (!printable_name(m->host)) {
+      ans.status = DnsStatus::temporary;
+      break;
+    }
+    ans.mx.push_back({m->host, m->priority});
+  }
+  if (mx) ares_free_data(mx);
+  if (ans.status != DnsStatus::ok) ans.mx.clear();
+  else if (ans.mx.empty()) ans.status = DnsStatus::nodata;
+  return ans;
+}
+
+AAnswer address_answer(int family, int status, const unsigned char* abuf, int alen) {
+  AAnswer ans;
+  ans.status = abuf || status != ARES_SUCCESS ? dns_status(status) : DnsStatus::temporary;
+  if (ans.status != DnsStatus::ok || (family != AF_INET && family != AF_INET6)) return ans;
+  hostent* he = nullptr;
+  int rc = family == AF_INET ? ares_parse_a_reply(abuf, alen, &he, nullptr, nullptr)
+                             : ares_parse_aaaa_reply(abuf, alen, &he, nullptr, nullptr);
+  ans.status = dns_status(rc);
+  if (he) {
+    for (char** a = he->h_addr_list; a && *a; ++a) {
+      char buf[INET6_ADDRSTRLEN];
+      if (::inet_ntop(family, *a, buf, sizeof buf)) ans.ips.push_back(buf);
+    }
+    ares_free_hostent(he);
+  }
+  if (ans.status != DnsStatus::ok) ans.ips.clear();
+  else if (ans.ips.empty()) ans.status = DnsStatus::nodata;
+  return ans;
+}
+
 void Resolver::mx(const std::string& name, std::function<void(MxAnswer)> done) {
   auto* p = new Pending<std::function<void(MxAnswer)>>{std::move(done)};
   ares_query(impl_->channel, name.c_str(), C_IN, T_MX,
              [](void* arg, int status, int, unsigned char* abuf, int alen) {
                std::unique_ptr<Pending<std::function<void(MxAnswer)>>> p(
                    static_cast<Pending<std::function<void(MxAnswer)>>*>(arg));
-               MxAnswer ans;
-               ans.status = dns_status(status);
-               if (status == ARES_SUCCESS) {
-                 ares_mx_reply* mx = nullptr;
-                 int rc = ares_parse_mx_reply(abuf, alen, &mx);
-                 ans.status = dns_status(rc);
-                 for (ares_mx_reply* m = mx; m; m = m->next) ans.mx.push_back({m->host, m->priority});
-                 if (mx) ares_free_data(mx);
-                 if (ans.status == DnsStatus::ok && ans.mx.empty()) ans.status = DnsStatus::nodata;
-               }
                if (status == ARES_EDESTRUCTION) return;
-               p->done(std::move(ans));
+               p->done(mx_answer(status, abuf, alen));
              },
              p);
   impl_->rearm();
@@ -156,24 +196,8 @@ namespace {
 template <int Family>
 void address_reply(void* arg, int status, int, unsigned char* abuf, int alen) {
   std::unique_ptr<Pending<std::function<void(AAnswer)>>> p(static_cast<Pending<std::function<void(AAnswer)>>*>(arg));
-  AAnswer ans;
-  ans.status = dns_status(status);
-  if (status == ARES_SUCCESS) {
-    hostent* he = nullptr;
-    int rc = Family == AF_INET ? ares_parse_a_reply(abuf, alen, &he, nullptr, nullptr)
-                               : ares_parse_aaaa_reply(abuf, alen, &he, nullptr, nullptr);
-    ans.status = dns_status(rc);
-    if (he) {
-      for (char** a = he->h_addr_list; *a; ++a) {
-        char buf[INET6_ADDRSTRLEN];
-        if (::inet_ntop(Family, *a, buf, sizeof buf)) ans.ips.push_back(buf);
-      }
-      ares_free_hostent(he);
-    }
-    if (ans.status == DnsStatus::ok && ans.ips.empty()) ans.status = DnsStatus::nodata;
-  }
   if (status == ARES_EDESTRUCTION) return;
-  p->done(std::move(ans));
+  p->done(address_answer(Family, status, abuf, alen));
 }
 }  // namespace
 

@@ -39,6 +39,19 @@ AAnswer merge_addresses(AAnswer a, AAnswer aaaa);
 /// Maps a c-ares status code to a DnsStatus.
 DnsStatus dns_status(int ares_status);
 
+/// True for a host name fit for a log line or an SMTP command: 1 to 255
+/// bytes, none of them a blank, a control character, 8-bit, or the
+/// backslash c-ares escapes such bytes with.
+bool printable_name(std::string_view name);
+
+/// An MX query's outcome from what c-ares hands its callback (`status`, and
+/// the answer packet `abuf` of `alen` bytes). An answer that does not parse,
+/// or names an exchanger that is not printable_name(), is temporary and
+/// carries no records.
+MxAnswer mx_answer(int status, const unsigned char* abuf, int alen);
+/// The same for an A (`family` AF_INET) or AAAA (AF_INET6) query.
+AAnswer address_answer(int family, int status, const unsigned char* abuf, int alen);
+
 /// Which retry settings the resolver must be given because neither
 /// resolv.conf's `options` lines nor $RES_OPTIONS set them.  Unset, they take
 /// the C library's defaults, the ones qmail's resolver had (5 s, 2 attempts,

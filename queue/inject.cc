@@ -23,6 +23,36 @@ reactor::Error parse_error(std::string_view line) {
   return reactor::perm_error("unable to parse this line:\n" + std::string(line));
 }
 
+// An address of a header field for the envelope: quoting removed, and the
+// field's folding (a line break inside a quoted string or a literal, always
+// followed by a blank) undone, as RFC 5322 unfolds it.
+std::string header_address(const Tokens& addr) {
+  std::string a = rfc822::unquote(addr);
+  std::string out;
+  out.reserve(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == '\r' && i + 1 < a.size() && a[i + 1] == '\n') continue;
+    if (a[i] != '\n') out += a[i];
+  }
+  return out;
+}
+
+// [WEAKNESS] qmail-inject handed qmail-queue whatever an address held; a CR,
+// LF or NUL left in one (a lone CR in a quoted string, an argument holding a
+// line break) is refused here, with the address shown safely.
+std::optional<reactor::Error> bad_envelope_address(std::string_view a) {
+  if (a.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos) return std::nullopt;
+  std::string shown;
+  for (unsigned char c : a) {
+    if (c == '\r') shown += "\\r";
+    else if (c == '\n') shown += "\\n";
+    else if (c == '\0') shown += "\\0";
+    else if (c < 0x20 || c == 0x7f) shown += '?';
+    else shown += static_cast<char>(c);
+  }
+  return reactor::perm_error("address holds a line break or NUL: " + shown);
+}
+
 // Message-ID timestamp: YYYYMMDDhhmmss in UTC.
 std::string msgid_stamp(std::time_t t) {
   struct tm tm;
@@ -113,7 +143,7 @@ RecipMode Injector::effective_mode() const {
 
 void Injector::set_return(const Tokens& addr) {
   if (sender_) return;  // -f or an earlier Return-Path wins
-  sender_ = rfc822::unquote(addr);
+  sender_ = header_address(addr);
   if (hack_recip_) *sender_ += "-@[]";
 }
 
@@ -141,8 +171,8 @@ reactor::Status Injector::rewrite_field(std::string& field, Field kind) {
   auto cb = [&](Tokens& addr) {
     complete_->complete(addr);
     if (is_return) set_return(addr);
-    if (list1) list1->push_back(rfc822::unquote(addr));
-    if (list2) list2->push_back(rfc822::unquote(addr));
+    if (list1) list1->push_back(header_address(addr));
+    if (list2) list2->push_back(header_address(addr));
   };
   std::optional<Tokens> out;
   if (auto toks = rfc822::parse(field)) out = rfc822::rewrite_addrlist(*toks, cb);
@@ -279,6 +309,9 @@ reactor::Result<Injection> Injector::run(std::string_view input, bool print) {
     const auto& h = resent ? header_resent_ : header_;
     out.recipients.insert(out.recipients.end(), h.begin(), h.end());
   }
+  if (auto bad = bad_envelope_address(out.sender)) return *bad;
+  for (const std::string& r : out.recipients)
+    if (auto bad = bad_envelope_address(r)) return *bad;
   return out;
 }
 

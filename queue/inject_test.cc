@@ -216,3 +216,33 @@ TEST_CASE("inject: Mail-Followup-To") {
   CHECK(out->message.find("Mail-Followup-To: c@d.e,\n  list@lists.example,\n  x@y.z\n") != std::string::npos);
   CHECK(r("To: other@lists.example\n\n")->message.find("Mail-Followup-To") == std::string::npos);
 }
+
+TEST_CASE("qmail-inject: a folded quoted address is unfolded for the envelope") {
+  // Found by the inject fuzz harness: the line break of a folded quoted
+  // string reached the envelope, where qmail-queue refuses it.
+  Run run;
+  auto r = run("To: \"a\n b\"@example.org, [1.2\n .3.4], c\nCc: \"x\r\n y\"@example.net\n\nbody\n");
+  REQUIRE(r);
+  CHECK(r->recipients ==
+        Strs{"c@mail.example.com", "[1.2 .3.4]@mail.example.com", "a b@example.org", "x y@example.net"});
+  // The header keeps the line break, quoted as qmail quotes it.
+  CHECK(r->message.find("To: \"a\\\n b\"@example.org") != std::string::npos);
+}
+
+TEST_CASE("qmail-inject: an envelope address with a line break or NUL is refused") {
+  Run run;
+  auto r = run(std::string("To: \"a\rb\"@example.org\n\nbody\n"));
+  REQUIRE_FALSE(r);
+  CHECK_FALSE(r.error().temporary);
+  CHECK(r.error().text == "address holds a line break or NUL: a\\rb@example.org");
+  CHECK_FALSE(run(std::string("To: \"a\0b\"@example.org\n\nbody\n", 28)));
+  Run args;
+  args.args = {"bob\nRSET@example.org"};
+  auto a = args("Subject: x\n\n");
+  REQUIRE_FALSE(a);
+  CHECK(a.error().text == "address holds a line break or NUL: bob\\nRSET@example.org");
+  Run from;
+  from.sender = "joe\r\n@example.org";
+  from.args = {"bob@example.org"};
+  CHECK_FALSE(from("Subject: x\n\n"));
+}

@@ -48,6 +48,14 @@ class Input {
   }
   /// Everything not yet taken.
   std::string_view rest() { return take(n_); }
+  /// The bytes up to the next `delim` (or the end); the delimiter is used up.
+  std::string_view until(char delim) {
+    size_t k = 0;
+    while (k < n_ && p_[k] != delim) ++k;
+    std::string_view s = take(k);
+    if (n_ > 0) byte();
+    return s;
+  }
   bool empty() const { return n_ == 0; }
   size_t left() const { return n_; }
 

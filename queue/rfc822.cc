@@ -111,9 +111,14 @@ std::optional<Tokens> parse(std::string_view text) {
           if (++i >= text.size()) break;
         } while (atom_char(text[i]));
         --i;
-        // An atom with control, non-ASCII or quoting characters is written back quoted.
+        // An atom with control, non-ASCII or quoting characters is written back
+        // quoted, and so is one holding an escaped character that would end an
+        // atom (`a\@b`): written raw it would read back as other tokens.
         for (unsigned char u : t.s)
-          if (u < 32 || u > 126 || u == ')' || u == ']' || u == '\\') { t.type = Tok::quote; break; }
+          if (u < 32 || u > 126 || u == ')' || u == ']' || u == '\\' || !atom_char(static_cast<char>(u))) {
+            t.type = Tok::quote;
+            break;
+          }
         out.push_back(std::move(t));
       }
     }

@@ -91,3 +91,19 @@ TEST_CASE("rfc822: quoting") {
   CHECK(quote2("joe@x") == "joe@x");
   CHECK(unquote(*parse("\"a b\"@x (c)")) == "a b@x");
 }
+
+TEST_CASE("rfc822: an atom with an escaped special character is written back quoted") {
+  // Found by the inject fuzz harness: `a\@b` was written back as `a@b`,
+  // which reads as three tokens, so rewriting changed the address.
+  auto t = parse("To: a\\@b@example.org, x\\:y, p\\ q");
+  REQUIRE(t);
+  CHECK((*t)[2] == Token{Tok::quote, "a@b"});
+  std::string text = unparse(*t);
+  CHECK(text == "To: \"a@b\"@example.org, \"x:y\", \"p q\"\n");
+  auto again = parse(text);
+  REQUIRE(again);
+  CHECK(*again == *t);
+  std::vector<std::string> seen;
+  CHECK(rewrite("To: a\\@b@example.org", &seen) == "To: \"a@b\"@example.org\n");
+  CHECK(seen == std::vector<std::string>{"a@b@example.org"});
+}

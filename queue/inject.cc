@@ -118,6 +118,7 @@ reactor::Status Injector::init() {
 }
 
 reactor::Status Injector::set_sender(std::string_view arg) {
+  if (auto bad = bad_envelope_address(arg)) return *bad;
   std::string q = rfc822::quote2(arg);
   auto toks = rfc822::parse(q);
   if (!toks) return parse_error(q);
@@ -129,6 +130,7 @@ reactor::Status Injector::set_sender(std::string_view arg) {
 reactor::Status Injector::add_recipient(std::string_view arg) {
   arg_given_ = true;
   if (mode_ == RecipMode::header) return {};
+  if (auto bad = bad_envelope_address(arg)) return *bad;
   auto toks = rfc822::parse(rfc822::quote2(arg));
   if (!toks) return reactor::perm_error("unable to parse address: " + std::string(arg));
   complete_->complete(*toks);

@@ -28,6 +28,17 @@ bool need_space(std::optional<Tok> prev, Tok next) {
   return wordlike(*prev) && wordlike(next);
 }
 
+// At a backslash text[i]: moves to the character it quotes and returns true,
+// or returns false at the end of the text. A backslash before a line break
+// quotes nothing (RFC 5322 quotes only visible characters and blanks): it
+// stands for itself, and the line break stays the fold it is, so a field's
+// own final newline can never become part of a token.
+bool escapes(std::string_view text, size_t& i) {
+  if (i + 1 >= text.size()) return false;
+  if (text[i + 1] != '\n') ++i;
+  return true;
+}
+
 // Reads a quoted string or literal whose opening character is text[i]; `close`
 // ends it, backslash quotes the next character. False if unterminated.
 bool read_bracketed(std::string_view text, size_t& i, char close, std::string& out) {
@@ -37,7 +48,7 @@ bool read_bracketed(std::string_view text, size_t& i, char close, std::string& o
     if (c == close) {
       return true;
     } else if (c == '\\') {
-      if (++i >= text.size()) return false;
+      if (!escapes(text, i)) return false;
       out += text[i];
     } else {
       out += c;
@@ -84,7 +95,7 @@ std::optional<Tokens> parse(std::string_view text) {
           char d = text[i];
           if (d == '(') ++level;
           else if (d == ')') --level;
-          else if (d == '\\' && ++i >= text.size()) return std::nullopt;
+          else if (d == '\\' && !escapes(text, i)) return std::nullopt;
           if (d == '(' || d == ')') continue;
           t.s += text[i];
         }
@@ -106,7 +117,7 @@ std::optional<Tokens> parse(std::string_view text) {
       default: {
         Token t{Tok::atom, {}};
         do {
-          if (text[i] == '\\' && ++i >= text.size()) break;
+          if (text[i] == '\\' && !escapes(text, i)) break;
           t.s += text[i];
           if (++i >= text.size()) break;
         } while (atom_char(text[i]));
@@ -156,14 +167,18 @@ std::string unparse(const Tokens& tokens, size_t linelen) {
         const char* open = t.type == Tok::quote ? "\"" : t.type == Tok::literal ? "[" : t.type == Tok::comment ? "(" : "";
         const char* close = t.type == Tok::quote ? "\"" : t.type == Tok::literal ? "]" : t.type == Tok::comment ? ")" : "";
         s += open;
-        for (char c : t.s) {
+        for (size_t k = 0; k < t.s.size(); ++k) {
+          char c = t.s[k];
           switch (c) {
-            case '"': case '[': case ']': case '(': case ')': case '\\': case '\r': case '\n':
+            case '"': case '[': case ']': case '(': case ')': case '\\': case '\r':
               s += '\\';
               break;
             default: break;
           }
           s += c;
+          // A line break inside a token is folding: the next line must start
+          // with a blank, or it would begin a header field of its own.
+          if (c == '\n' && (k + 1 == t.s.size() || (t.s[k + 1] != ' ' && t.s[k + 1] != '\t'))) s += ' ';
         }
         s += close;
         break;

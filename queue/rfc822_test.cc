@@ -107,3 +107,26 @@ TEST_CASE("rfc822: an atom with an escaped special character is written back quo
   CHECK(rewrite("To: a\\@b@example.org", &seen) == "To: \"a@b\"@example.org\n");
   CHECK(seen == std::vector<std::string>{"a@b@example.org"});
 }
+
+TEST_CASE("rfc822: a backslash before a line break quotes nothing") {
+  // Found by the inject fuzz harness: a field ending in a backslash quoted
+  // its own final newline, and rewriting wrote it back as a line that began
+  // a header field of its own.
+  auto t = parse("To: lst\\\n");
+  REQUIRE(t);
+  REQUIRE(t->size() == 3);
+  CHECK((*t)[2] == Token{Tok::quote, "lst\\"});
+  CHECK(unparse(*t) == "To: \"lst\\\\\"\n");
+  // Inside a quoted string or a comment the backslash stays and the fold is kept.
+  auto q = parse("To: \"a\\\n b\" (c\\\n d)\n");
+  REQUIRE(q);
+  CHECK((*q)[2] == Token{Tok::quote, "a\\\n b"});
+  CHECK((*q)[3] == Token{Tok::comment, "c\\\n d"});
+  std::string text = unparse(*q);
+  CHECK(text == "To: \"a\\\\\n b\" (c\\\\\n d)\n");
+  CHECK(*parse(text) == *q);
+  // A line break not followed by a blank never starts a line of its own.
+  CHECK(unparse({{Tok::atom, "To"}, {Tok::colon, ""}, {Tok::quote, "x\nBcc: y"}}) == "To: \"x\n Bcc: y\"\n");
+  std::vector<std::string> seen;
+  CHECK(rewrite("To: lst\\\n", &seen) == "To: \"lst\\\\\"@af.mil\n");
+}

@@ -117,7 +117,10 @@ std::optional<Tokens> parse(std::string_view text) {
       default: {
         Token t{Tok::atom, {}};
         do {
-          if (text[i] == '\\' && !escapes(text, i)) break;
+          if (text[i] == '\\' && !escapes(text, i)) {
+            i = text.size();  // a backslash that ends the text quotes nothing
+            break;
+          }
           t.s += text[i];
           if (++i >= text.size()) break;
         } while (atom_char(text[i]));

@@ -130,3 +130,12 @@ TEST_CASE("rfc822: a backslash before a line break quotes nothing") {
   std::vector<std::string> seen;
   CHECK(rewrite("To: lst\\\n", &seen) == "To: \"lst\\\\\"@af.mil\n");
 }
+
+TEST_CASE("rfc822: a backslash at the very end of the text ends it") {
+  // Found by the inject fuzz harness (a sender of "[/@\"): the tokenizer
+  // went back to the backslash for ever.
+  auto t = parse("\"[/\"@\\");
+  REQUIRE(t);
+  CHECK(t->size() == 3);
+  CHECK(parse("To: a\\"));
+}

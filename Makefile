@@ -31,7 +31,7 @@ OPT       ?= -O2 -g
 DEFS      := -D_GNU_SOURCE
 CPPFLAGS  += -I. $(DEFS)
 CXXFLAGS  += $(CXXSTD) $(WARN) $(OPT) -MMD -MP
-LDLIBS    := -lcdb -lev -lcares -lcrypt
+LDLIBS    := -lcdb -lev -lcares -lssl -lcrypto -lcrypt
 ifneq ($(SANITIZE),)
 CXXFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=$(SANITIZE)

@@ -23,6 +23,9 @@ int main() {
   smtp::QueuePolicy policy(rcpthosts, {});
   smtp::Qmtpd session(cfg, policy);
   // qmail-qmtpd's only limit is alarm(3600) for the whole connection.
-  smtp::run_session(session, smtp::DriverOptions{3600, 3600});
+  smtp::DriverOptions opt;
+  opt.idle_timeout = opt.lifetime = 3600;
+  opt.log_name = "qmail-qmtpd";
+  smtp::run_session(session, opt);
   return session.exit_code();
 }

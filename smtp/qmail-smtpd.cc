@@ -1,6 +1,11 @@
 // qmail-smtpd: receive mail over SMTP on fds 0/1 (run by tcpserver as qmaild).
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
 
 #include "queue/home.h"
 #include "reactor/fd.h"
@@ -11,6 +16,8 @@
 #include "smtp/smtpd_policy.h"
 
 namespace {
+constexpr const char* kServerCert = "control/servercert.pem";
+
 int die(const char* reply) {
   reactor::write_all(1, reply);
   return 1;
@@ -29,7 +36,33 @@ int main() {
   auto ips = smtp::local_ip_addresses();
   if (!ips) return die("421 unable to figure out my IP addresses (#4.3.0)\r\n");
   smtp::QueuePolicy policy(rcpthosts, *ips);
-  smtp::DriverOptions opt{static_cast<double>(cfg->timeout), 2.0 * cfg->timeout};
+  smtp::DriverOptions opt;
+  opt.idle_timeout = static_cast<double>(cfg->timeout);
+  opt.lifetime = 2.0 * cfg->timeout;
+  if (const char* ip = std::getenv("TCPREMOTEIP")) opt.log_name += std::string(" ") + ip;
+  // TLS as the qmail-tls patch sets it up: STARTTLS when control/servercert.pem
+  // exists (unless $DISABLETLS is 1), TLS from the start when $SMTPS is set.
+  const char* disable = std::getenv("DISABLETLS");
+  opt.implicit_tls = std::getenv("SMTPS") != nullptr;
+  struct stat st;
+  if ((opt.implicit_tls || !(disable && std::string_view(disable) == "1")) &&
+      ::stat(kServerCert, &st) == 0) {
+    const char* env_ciphers = std::getenv("TLSCIPHERS");
+    auto ciphers = env_ciphers ? reactor::Result<std::string>(std::string(env_ciphers))
+                               : reactor::tls::read_ciphers("control/tlsserverciphers");
+    if (!ciphers) return die("421 unable to read controls (#4.3.0)\r\n");
+    auto ctx = reactor::tls::Context::server(kServerCert, {}, *ciphers);
+    if (ctx) {
+      opt.tls = *ctx;
+      cfg->starttls = !opt.implicit_tls;
+    } else {
+      std::fprintf(stderr, "%s: warning: no TLS: %s\n", opt.log_name.c_str(), ctx.error().text.c_str());
+    }
+  }
+  if (opt.implicit_tls && !opt.tls) {
+    std::fprintf(stderr, "%s: tls: no usable control/servercert.pem for SMTPS\n", opt.log_name.c_str());
+    return 111;
+  }
   smtp::Smtpd session(*cfg, policy);
   session.start();
   smtp::run_session(session, opt);

@@ -57,7 +57,9 @@ void Smtpd::timeout() {
 }
 
 void Smtpd::feed(std::string_view in) {
-  while (!in.empty() && state_ != State::closed) {
+  // After STARTTLS nothing more is read in plaintext: whatever the client
+  // pipelined behind it is dropped, never run (the injection of CVE-2011-0411).
+  while (!in.empty() && state_ != State::closed && !tls_wanted_) {
     if (state_ == State::data) {
       data_bytes(in);
       continue;
@@ -112,7 +114,7 @@ void Smtpd::line(std::string_view l) {
       {"rcpt", &Smtpd::cmd_rcpt}, {"mail", &Smtpd::cmd_mail}, {"data", &Smtpd::cmd_data},
       {"quit", &Smtpd::cmd_quit}, {"helo", &Smtpd::cmd_helo}, {"ehlo", &Smtpd::cmd_ehlo},
       {"rset", &Smtpd::cmd_rset}, {"help", &Smtpd::cmd_help}, {"noop", &Smtpd::cmd_noop},
-      {"vrfy", &Smtpd::cmd_vrfy},
+      {"vrfy", &Smtpd::cmd_vrfy}, {"starttls", &Smtpd::cmd_starttls},
   };
   for (const auto& c : kCommands)
     if (verb == c.verb) return (this->*c.fn)(arg);
@@ -152,6 +154,7 @@ void Smtpd::cmd_helo(std::string_view arg) {
 
 void Smtpd::cmd_ehlo(std::string_view arg) {
   out("250-" + cfg_.greeting + "\r\n250-PIPELINING\r\n");
+  if (cfg_.starttls && !tls_) out("250-STARTTLS\r\n");
   if (cfg_.databytes) out("250-8BITMIME\r\n250 SIZE " + std::to_string(cfg_.databytes) + "\r\n");
   else out("250 8BITMIME\r\n");
   seen_mail_ = false;
@@ -208,7 +211,7 @@ void Smtpd::cmd_data(std::string_view) {
   data_count_ = 0;
   too_big_ = false;
   state_ = State::data;
-  policy_.queue_put(received_line("SMTP", cfg_.peer, helo_, queue::date822_utc(policy_.now())));
+  policy_.queue_put(received_line(protocol_, cfg_.peer, helo_, queue::date822_utc(policy_.now())));
 }
 
 void Smtpd::data_bytes(std::string_view& in) {
@@ -262,6 +265,28 @@ void Smtpd::cmd_quit(std::string_view) {
   out("221 " + cfg_.greeting + "\r\n");
   quit_ = true;
   close();
+}
+
+// STARTTLS as the qmail-tls patch answers it (RFC 3207).
+void Smtpd::cmd_starttls(std::string_view arg) {
+  if (!cfg_.starttls || tls_) return out("502 unimplemented (#5.5.1)\r\n");
+  if (!arg.empty()) return out("501 Syntax error (no parameters allowed) (#5.5.4)\r\n");
+  out("220 ready for tls\r\n");
+  tls_wanted_ = true;
+  line_.clear();
+  skipping_ = false;
+}
+
+void Smtpd::tls_started(std::string_view cipher) {
+  // Everything learnt before the handshake is forgotten (RFC 3207 4.2).
+  tls_wanted_ = false;
+  tls_ = true;
+  protocol_ = "ESMTPS (" + std::string(cipher) + " encrypted)";
+  helo_.reset();
+  seen_mail_ = false;
+  rcpts_.clear();
+  line_.clear();
+  skipping_ = false;
 }
 
 void Smtpd::cmd_help(std::string_view) { out("214 evqmail, a qmail-compatible MTA: see qmail-smtpd(8)\r\n"); }

@@ -29,6 +29,7 @@ struct SmtpdConfig {
   size_t max_skip = 65536;                ///< an over-long line this long without LF ends the session
   size_t max_rcpts = 1000;                ///< recipients per message (452 after)
   unsigned timeout = 1200;                ///< timeoutsmtpd (used by the driver)
+  bool starttls = false;                  ///< offer STARTTLS (a certificate, and $DISABLETLS not 1)
 };
 
 /// The world as the SMTP machine sees it.
@@ -72,6 +73,10 @@ class Smtpd : public Session {
   bool closed() const override { return state_ == State::closed; }
   /// Exit status for the program: 0 after QUIT, 1 otherwise.
   int exit_code() const override { return quit_ ? 0 : 1; }
+  bool wants_tls() const override { return tls_wanted_; }
+  void tls_started(std::string_view cipher) override;
+  /// True once the session runs over TLS.
+  bool tls() const { return tls_; }
 
  private:
   void line(std::string_view l);
@@ -90,6 +95,7 @@ class Smtpd : public Session {
   void cmd_help(std::string_view arg);
   void cmd_noop(std::string_view arg);
   void cmd_vrfy(std::string_view arg);
+  void cmd_starttls(std::string_view arg);
 
   SmtpdConfig cfg_;
   SmtpdPolicy& policy_;
@@ -104,6 +110,9 @@ class Smtpd : public Session {
   std::string mailfrom_;
   std::vector<std::string> rcpts_;
   bool quit_ = false;
+  bool tls_wanted_ = false;  ///< STARTTLS accepted, handshake not yet done
+  bool tls_ = false;
+  std::string protocol_ = "SMTP";  ///< the Received line's "with"
   // DATA
   DataDecoder decoder_;
   unsigned long qp_ = 0;

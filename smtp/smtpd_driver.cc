@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <poll.h>
@@ -44,15 +45,46 @@ void run_session(Session& s, DriverOptions opt, int rfd, int wfd) {
   const double started = loop.now();
   double last_read = started;
   bool done = false;
+  std::unique_ptr<reactor::tls::Session> tls;
+  bool tls_announced = false;
+  auto start_tls = [&] {
+    tls = std::make_unique<reactor::tls::Session>(opt.tls, reactor::tls::Session::Role::server);
+  };
 
+  auto tls_failed = [&] {
+    std::fprintf(stderr, "%s: tls: %s\n", opt.log_name.c_str(), tls->error().c_str());
+    done = true;
+    loop.break_loop();
+  };
+  // Ciphertext the TLS layer has for the peer (handshake records included).
+  auto send_cipher = [&] {
+    std::string c = tls->take_cipher();
+    if (!c.empty() && !write_timed(wfd, c, opt.idle_timeout)) done = true;
+  };
   auto flush = [&] {
     do {
       std::string o = s.take_output();
-      if (!o.empty() && !write_timed(wfd, o, opt.idle_timeout)) done = true;
+      if (o.empty()) continue;
+      if (!tls) {
+        if (!write_timed(wfd, o, opt.idle_timeout)) done = true;
+      } else if (!tls->write(o)) {
+        return tls_failed();
+      } else {
+        send_cipher();
+      }
     } while (!done && s.output_pending());
-    if (s.closed()) done = true;
+    // STARTTLS was answered in plaintext; from here on the bytes are TLS.
+    if (!done && !tls && opt.tls && s.wants_tls()) start_tls();
+    if (s.closed()) {
+      if (tls && tls->handshake_done()) {
+        tls->shutdown();
+        send_cipher();
+      }
+      done = true;
+    }
     if (done) loop.break_loop();
   };
+  if (opt.tls && opt.implicit_tls) start_tls();
 
   // One lazy timer: reads only move the stamp; the timer re-arms itself for
   // the remainder (libev's "be smart about timeouts").
@@ -95,7 +127,21 @@ void run_session(Session& s, DriverOptions opt, int rfd, int wfd) {
       return;
     }
     last_read = loop.now();
-    s.feed(std::string_view(buf, static_cast<size_t>(n)));
+    if (!tls) {
+      s.feed(std::string_view(buf, static_cast<size_t>(n)));
+    } else {
+      tls->put_cipher(std::string_view(buf, static_cast<size_t>(n)));
+      std::string plain;
+      bool ok = tls->read(plain);
+      send_cipher();
+      if (!ok) return tls_failed();
+      if (tls->handshake_done() && !tls_announced) {
+        tls_announced = true;
+        s.tls_started(tls->cipher());
+      }
+      if (!plain.empty()) s.feed(plain);
+      if (tls->peer_closed()) s.eof();
+    }
     flush();
     if (!done && !deadline.active()) arm_deadline();
   });

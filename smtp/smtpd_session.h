@@ -26,6 +26,13 @@ class Session {
   virtual bool closed() const = 0;
   /// Exit status for the program once closed.
   virtual int exit_code() const = 0;
+  /// True once the dialogue asked for TLS (STARTTLS was accepted): the
+  /// driver sends what is pending in plaintext, drops whatever plaintext
+  /// follows, and starts the handshake.
+  virtual bool wants_tls() const { return false; }
+  /// The handshake is done: the dialogue starts afresh (RFC 3207 section
+  /// 4.2) and records `cipher` for its Received line.
+  virtual void tls_started(std::string_view /*cipher*/) {}
 };
 
 }  // namespace smtp

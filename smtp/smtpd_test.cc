@@ -325,3 +325,38 @@ TEST_CASE("smtpd: end of input and timeout") {
   CHECK(t.take_output() == "451 timeout (#4.4.2)\r\n");
   CHECK(t.closed());
 }
+
+TEST_CASE("smtpd: STARTTLS drops what was pipelined behind it, and the session starts afresh") {
+  FakePolicy p;
+  auto c = config();
+  c.starttls = true;
+  Smtpd s(c, p);
+  CHECK(talk(s, "EHLO helo.example\r\n") == "250-mx.example.org\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
+  CHECK(talk(s, "MAIL FROM:<a@b>\r\nSTARTTLS now\r\n") ==
+        "250 ok\r\n501 Syntax error (no parameters allowed) (#5.5.4)\r\n");
+  CHECK_FALSE(s.wants_tls());
+  // An attacker's commands behind STARTTLS in the same packet never run.
+  CHECK(talk(s, "STARTTLS\r\nRSET\r\nMAIL FROM:<evil@x>\r\nRCPT TO:<v@x>\r\n") == "220 ready for tls\r\n");
+  CHECK(s.wants_tls());
+  CHECK(talk(s, "NOOP\r\n").empty());  // plaintext after it is not read either
+  s.tls_started("TLS_AES_256_GCM_SHA384");
+  CHECK_FALSE(s.wants_tls());
+  CHECK(s.tls());
+  // MAIL from before the handshake is forgotten; EHLO offers STARTTLS no more.
+  CHECK(talk(s, "RCPT TO:<v@x>\r\n") == "503 MAIL first (#5.5.1)\r\n");
+  CHECK(talk(s, "EHLO client.example.net\r\n") == "250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+  CHECK(talk(s, "STARTTLS\r\n") == "502 unimplemented (#5.5.1)\r\n");
+  CHECK(talk(s, "MAIL FROM:<a@b>\r\nRCPT TO:<r@x>\r\nDATA\r\nx\r\n.\r\n") ==
+        "250 ok\r\n250 ok\r\n354 go ahead\r\n250 ok 1605956160 qp 4242\r\n");
+  CHECK(p.message == std::string("Received: from client.example.net (192.0.2.7)\n"
+                                 "  by mx.example.org with ESMTPS (TLS_AES_256_GCM_SHA384 encrypted); ") +
+                         kDate + "\nx\n");
+}
+
+TEST_CASE("smtpd: STARTTLS without a certificate is not offered") {
+  FakePolicy p;
+  Smtpd s(config(), p);
+  CHECK(talk(s, "EHLO x\r\nSTARTTLS\r\nNOOP\r\n") ==
+        "250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n502 unimplemented (#5.5.1)\r\n250 ok\r\n");
+  CHECK_FALSE(s.wants_tls());
+}

@@ -8,7 +8,9 @@
 //     or abandoned once;
 //   - the output is bounded by the input and is CR LF-terminated printable
 //     text: no byte from the network reaches the wire raw;
-//   - after the session closed, nothing more comes out and nothing is queued.
+//   - after the session closed, nothing more comes out and nothing is queued;
+//   - an accepted STARTTLS is the last reply, and nothing fed before the
+//     handshake is answered or queued.
 
 #include <string>
 #include <vector>
@@ -103,6 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     cfg.max_skip = 100;
   }
   if (conf & 32) cfg.peer.remoteinfo = "ident\r\nX";
+  cfg.starttls = true;
   Policy policy;
   policy.fail_open = conf & 64;
   policy.fail_finish = conf & 128;
@@ -133,6 +136,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     go_aheads += count_354(o);
     FUZZ_CHECK(go_aheads == policy.opened, "a 354 without its own queue, or a queue without a 354");
     out += o;
+    if (s.wants_tls()) {
+      // The driver now starts TLS: nothing more is read in plaintext.
+      constexpr std::string_view kReady = "220 ready for tls\r\n";
+      FUZZ_CHECK(o.size() >= kReady.size() && o.substr(o.size() - kReady.size()) == kReady,
+                 "TLS wanted without its 220 as the last reply");
+      FUZZ_CHECK(!policy.open, "TLS wanted inside DATA");
+      int queued = policy.opened;
+      s.feed("MAIL FROM:<a@b>\r\nRCPT TO:<c@example.org>\r\nDATA\r\nx\r\n.\r\n");
+      FUZZ_CHECK(s.take_output().empty() && policy.opened == queued, "plaintext read after STARTTLS");
+      s.tls_started("TLS_AES_128_GCM_SHA256");
+      FUZZ_CHECK(!s.wants_tls() && s.tls(), "the session did not start afresh over TLS");
+    }
   }
   s.eof();
   std::string o = s.take_output();

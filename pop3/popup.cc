@@ -10,12 +10,37 @@ PopupAction reply(std::string text) { PopupAction a; a.reply = std::move(text); 
 std::string err(std::string_view text) { return "-ERR " + std::string(text) + "\r\n"; }
 }  // namespace
 
-Popup::Popup(std::string hostname, long pid, int64_t now, bool capa)
+Popup::Popup(std::string hostname, long pid, int64_t now, bool capa, PopupTls tls)
     : stamp_("<" + std::to_string(pid) + "." + std::to_string(now) + "@" + hostname + ">"),
-      capa_(capa) {}
+      capa_(capa), tls_(tls) {}
+
+void Popup::tls_started() {
+  tls_.active = true;
+  user_.clear();
+  seen_user_ = false;
+}
+
+std::string Popup::capabilities() const {
+  std::string s = "+OK capability list follows\r\nTOP\r\nUIDL\r\n";
+  if (login_allowed()) s += "USER\r\n";
+  if (tls_.available && !tls_.active) s += "STLS\r\n";
+  s += "PIPELINING\r\nIMPLEMENTATION evqmail\r\n.\r\n";
+  return s;
+}
 
 PopupAction Popup::command(std::string_view line) {
   Command c = parse_command(line);
+  if (c.verb == "stls") {
+    if (tls_.active) return reply(err("TLS already active"));
+    if (!tls_.available) return reply(err("TLS not available"));
+    if (!c.arg.empty()) return reply(err("syntax error"));
+    PopupAction a = reply("+OK begin TLS negotiation\r\n");
+    a.start_tls = true;
+    return a;
+  }
+  if ((c.verb == "user" || c.verb == "pass" || c.verb == "apop") && !login_allowed()) {
+    return reply(err("TLS required: use STLS first"));
+  }
   if (c.verb == "user") {
     if (c.arg.empty()) return reply(err("syntax error"));
     user_ = std::string(c.arg);
@@ -48,8 +73,7 @@ PopupAction Popup::command(std::string_view line) {
   }
   if (c.verb == "noop") return reply("+OK \r\n");
   if (c.verb == "capa" && capa_) {
-    return reply("+OK capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\nPIPELINING\r\n"
-                 "IMPLEMENTATION evqmail\r\n.\r\n");
+    return reply(capabilities());
   }
   return reply(err("authorization first"));
 }

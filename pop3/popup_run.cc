@@ -10,6 +10,7 @@
 
 #include "pop3/line_io.h"
 #include "pop3/popup.h"
+#include "pop3/tls_relay.h"
 #include "reactor/fd.h"
 
 namespace pop3 {
@@ -87,7 +88,17 @@ void sleep_seconds(double s) {
 
 int run_popup(const char* hostname, char** childargs, int timeout) {
   ::signal(SIGPIPE, SIG_IGN);
-  Popup popup(hostname, long(::getpid()), int64_t(std::time(nullptr)));
+  PopupTlsConfig tlscfg = load_tls_config("qmail-popup");
+  PopupTls tls;
+  tls.available = tlscfg.ctx != nullptr;
+  tls.force = tlscfg.force;
+  if (tlscfg.implicit) {
+    // POP3S: no certificate, no service (never fall back to plaintext).
+    if (!tlscfg.ctx) return 1;
+    if (!start_tls_relay(tlscfg.ctx, timeout, false)) return 1;
+    tls.active = true;
+  }
+  Popup popup(hostname, long(::getpid()), int64_t(std::time(nullptr)), true, tls);
   if (!write_timeout(1, popup.greeting(), timeout)) return 1;
   // One byte at a time: whatever follows PASS belongs to qmail-pop3d.
   LineReader in(0, timeout, 1024, true);
@@ -107,6 +118,14 @@ int run_popup(const char* hostname, char** childargs, int timeout) {
     if (!a.authenticate) {
       if (!write_timeout(1, a.reply, timeout)) return 1;
       if (a.quit) return 1;
+      if (a.start_tls) {
+        // Reading byte by byte left whatever followed STLS in the socket; the
+        // relay drops it before the ClientHello, so it is never executed.
+        if (!start_tls_relay(tlscfg.ctx, timeout, true)) return 1;
+        popup.tls_started();
+        in = LineReader(0, timeout, 1024, true);
+        in.set_deadline(std::time(nullptr) + preauth_lifetime());
+      }
       continue;
     }
     std::string input = checkpassword_input(a.user, a.pass, popup.timestamp());

@@ -67,3 +67,52 @@ TEST_CASE("popup: a NUL ends the command, so no field reaches checkpassword with
   CHECK(b.pass == "pw");
   CHECK(p.command("USER \0joe"s).reply == "-ERR syntax error\r\n");
 }
+
+TEST_CASE("popup: no certificate, no STLS (as before)") {
+  Popup p("h", 1, 2);
+  CHECK(p.command("CAPA").reply ==
+        "+OK capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\nPIPELINING\r\nIMPLEMENTATION evqmail\r\n.\r\n");
+  PopupAction a = p.command("STLS");
+  CHECK(a.reply == "-ERR TLS not available\r\n");
+  CHECK_FALSE(a.start_tls);
+}
+
+TEST_CASE("popup: STLS offered, accepted once, state starts afresh") {
+  PopupTls tls;
+  tls.available = true;
+  Popup p("h", 1, 2, true, tls);
+  CHECK(p.command("CAPA").reply.find("\r\nSTLS\r\n") != std::string::npos);
+  CHECK(p.command("CAPA").reply.find("\r\nUSER\r\n") != std::string::npos);
+  CHECK(p.command("USER joe").reply == "+OK \r\n");
+  CHECK(p.command("STLS now").reply == "-ERR syntax error\r\n");
+  PopupAction a = p.command("stls");
+  CHECK(a.start_tls);
+  CHECK(a.reply == "+OK begin TLS negotiation\r\n");
+  p.tls_started();
+  CHECK(p.command("PASS x").reply == "-ERR USER first\r\n");
+  CHECK(p.command("CAPA").reply.find("STLS") == std::string::npos);
+  a = p.command("STLS");
+  CHECK_FALSE(a.start_tls);
+  CHECK(a.reply == "-ERR TLS already active\r\n");
+}
+
+TEST_CASE("popup: FORCETLS refuses logins until TLS runs") {
+  PopupTls tls;
+  tls.available = true;
+  tls.force = true;
+  Popup p("h", 1, 2, true, tls);
+  CHECK_FALSE(p.login_allowed());
+  CHECK(p.command("CAPA").reply.find("USER") == std::string::npos);
+  CHECK(p.command("USER joe").reply == "-ERR TLS required: use STLS first\r\n");
+  CHECK(p.command("PASS x").reply == "-ERR TLS required: use STLS first\r\n");
+  CHECK(p.command("APOP joe 0123").reply == "-ERR TLS required: use STLS first\r\n");
+  CHECK_FALSE(p.command("APOP joe 0123").authenticate);
+  p.tls_started();
+  CHECK(p.login_allowed());
+  CHECK(p.command("CAPA").reply.find("\r\nUSER\r\n") != std::string::npos);
+  CHECK(p.command("USER joe").reply == "+OK \r\n");
+  CHECK(p.command("PASS x").authenticate);
+  // A tree without a certificate ignores FORCETLS: old installs keep working.
+  tls.available = false;
+  CHECK(Popup("h", 1, 2, true, tls).command("USER joe").reply == "+OK \r\n");
+}

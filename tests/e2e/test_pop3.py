@@ -53,7 +53,9 @@ def proc_ids(pid):
     return ids["Uid"], ids["Gid"]
 
 
-class Pop3Test(evq.TreeTest):
+class Pop3Base(evq.TreeTest):
+    """Mail users, boxes and a qmail-popup service (no tests of its own;
+    test_pop3_tls builds on it)."""
 
     def setUp(self):
         super().setUp()
@@ -148,6 +150,10 @@ class Pop3Test(evq.TreeTest):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
         f = s.makefile("rb")
         return s, f
+
+
+
+class Pop3Test(Pop3Base):
 
     # -- the local path, poplib ---------------------------------------------
     def test_poplib_retrieve_and_delete(self):

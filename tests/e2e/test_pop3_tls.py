@@ -1,0 +1,127 @@
+"""POP3 over TLS end to end: qmail-popup's STLS (RFC 2595) and POP3S
+(RFC 8314) with control/servercert.pem, $POP3S and $FORCETLS, read by
+Python's poplib and openssl s_client. The relay that holds the TLS session
+runs as qmaild, so checkpassword and qmail-pop3d see plaintext only."""
+import os
+import poplib
+import ssl
+import subprocess
+
+import evq
+from evq import wait_for
+from test_pop3 import FQDN, PASSWORD, Pop3Base, files, proc_ids, settle
+from test_tls import make_cert
+
+
+class Pop3TlsTest(Pop3Base):
+
+    def setUp(self):
+        super().setUp()
+        self.home = self.mail_user("alice")
+        self.md = os.path.join(self.home, "Maildir")
+        self.cert = self.t.path("control", "servercert.pem")
+        make_cert(self.cert, FQDN)
+        os.chmod(self.cert, 0o600)
+        self.ca = os.path.join(self.t.base, "ca.pem")
+        with open(self.cert) as f, open(self.ca, "w") as out:
+            out.write(f.read().split("-----BEGIN PRIVATE KEY-----")[0])
+        self.ctx = ssl.create_default_context(cafile=self.ca)
+
+    def mail(self, n):
+        self.t.start()
+        self.deliver("alice", n)
+        self.t.wait_maildir(self.md, n)
+        settle(self.md)
+
+    def test_capa_stls_login_and_delete(self):
+        self.mail(2)
+        self.serve_pop()
+        p = poplib.POP3("127.0.0.1", self.port, timeout=20)
+        self.assertIn("STLS", p.capa())
+        self.assertIn("USER", p.capa())
+        p.stls(context=self.ctx)
+        self.assertIn(p.sock.version(), ("TLSv1.2", "TLSv1.3"))
+        self.assertNotIn("STLS", p.capa())
+        with self.assertRaises(poplib.error_proto):
+            p._shortcmd("STLS")
+        p.user(self.login("alice"))
+        p.pass_(PASSWORD)
+        self.assertEqual(p.stat()[0], 2)
+        # The TLS session lives in a relay (a qmail-popup) with qmaild's ids.
+        popup = os.path.join(self.t.bin, "qmail-popup").encode()
+        relays = [pid for pid, a in self.t.processes().items() if a[0] == popup]
+        self.assertIn(self.t.ids("qmaild", "nofiles"), [proc_ids(pid) for pid in relays])
+        lines = p.retr(1)[1]
+        self.assertTrue(any(l.startswith(b"Subject: msg") for l in lines), lines)
+        p.dele(1)
+        self.assertTrue(p.quit().startswith(b"+OK"))
+        wait_for(lambda: len(files(self.md, "new")) + len(files(self.md, "cur")) == 1, 10,
+                 what="one message left after QUIT")
+
+    def test_pop3s_and_s_client(self):
+        self.mail(1)
+        self.serve_pop(extra_env={"POP3S": "1"})
+        p = poplib.POP3_SSL("127.0.0.1", self.port, timeout=20, context=self.ctx)
+        self.assertNotIn("STLS", p.capa())
+        p.user(self.login("alice"))
+        p.pass_(PASSWORD)
+        self.assertEqual(p.stat()[0], 1)
+        p.quit()
+        r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{self.port}", "-CAfile", self.ca,
+                            "-verify_hostname", FQDN, "-verify_return_error", "-brief", "-quiet"],
+                           input=b"CAPA\r\nQUIT\r\n", capture_output=True, timeout=60)
+        self.assertIn(b"+OK", r.stdout)
+        self.assertIn(b"\r\nUSER\r\n", r.stdout)
+
+    def test_pipelined_after_stls_is_dropped_and_forcetls(self):
+        self.serve_pop(extra_env={"FORCETLS": "1"})
+        s, f = self.raw()
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        s.sendall(b"CAPA\r\n")
+        capa = []
+        while True:
+            line = f.readline()
+            capa.append(line)
+            if line == b".\r\n":
+                break
+        self.assertIn(b"STLS\r\n", capa)
+        self.assertNotIn(b"USER\r\n", capa)
+        s.sendall(b"USER x\r\n")
+        self.assertTrue(f.readline().startswith(b"-ERR"))
+        # Whatever follows STLS in the same packet is a man in the middle's.
+        s.sendall(b"STLS\r\nUSER " + self.login("alice").encode() + b"\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        tls = self.ctx.wrap_socket(s, server_hostname=FQDN)
+        tf = tls.makefile("rb")
+        # Had the pipelined USER run, this PASS would log in.
+        tls.sendall(b"PASS " + PASSWORD.encode() + b"\r\n")
+        self.assertTrue(tf.readline().startswith(b"-ERR"))
+        tls.close()
+
+    def test_no_certificate_no_stls_and_handshake_failure_logged(self):
+        self.serve_pop()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        try:
+            ctx.set_ciphers("DEFAULT@SECLEVEL=0")
+        except ssl.SSLError:
+            pass
+        p = poplib.POP3("127.0.0.1", self.port, timeout=20)
+        with self.assertRaises((ssl.SSLError, OSError, poplib.error_proto)):
+            p.stls(context=ctx)
+        svc = self.svc
+        wait_for(lambda: "tls: handshake failed" in svc.log(), 20, what="the handshake failure in the log")
+        os.unlink(self.cert)
+        self.serve_pop()
+        p = poplib.POP3("127.0.0.1", self.port, timeout=20)
+        self.assertNotIn("STLS", p.capa())
+        with self.assertRaises(poplib.error_proto):
+            p._shortcmd("STLS")
+        p.quit()
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()

@@ -88,7 +88,7 @@ void sleep_seconds(double s) {
 
 int run_popup(const char* hostname, char** childargs, int timeout) {
   ::signal(SIGPIPE, SIG_IGN);
-  PopupTlsConfig tlscfg = load_tls_config("qmail-popup");
+  PopupTlsConfig tlscfg = load_tls_config();
   PopupTls tls;
   tls.available = tlscfg.ctx != nullptr;
   tls.force = tlscfg.force;

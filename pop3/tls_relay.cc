@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "queue/home.h"
@@ -147,31 +146,20 @@ int relay(reactor::tls::Session& tls, int sock_in, int sock_out, int plain, int 
 
 }  // namespace
 
-PopupTlsConfig load_tls_config(const char* progname) {
-  (void)progname;
+PopupTlsConfig load_tls_config() {
   PopupTlsConfig cfg;
-  if (std::string_view(std::getenv("DISABLETLS") ? std::getenv("DISABLETLS") : "") == "1") return cfg;
   cfg.implicit = std::getenv("POP3S") != nullptr;
   cfg.force = env_on("FORCETLS");
-  std::string cert = queue::home_path(kServerCert);
-  struct stat st;
-  if (::stat(cert.c_str(), &st) != 0 && errno == ENOENT) {
-    if (cfg.implicit) log_line("no control/servercert.pem for POP3S");
-    return cfg;
-  }
-  const char* env_ciphers = std::getenv("TLSCIPHERS");
-  auto ciphers = env_ciphers ? reactor::Result<std::string>(std::string(env_ciphers))
-                             : reactor::tls::read_ciphers(queue::home_path("control/tlsserverciphers"));
-  if (!ciphers) {
-    log_line("control/tlsserverciphers: " + ciphers.error().text);
-    return cfg;
-  }
-  auto ctx = reactor::tls::Context::server(cert, {}, *ciphers);
-  if (!ctx) {
-    log_line("control/servercert.pem: " + ctx.error().text);
-    return cfg;
-  }
-  cfg.ctx = *ctx;
+  auto tls = reactor::tls::server_setup(queue::home_path(kServerCert), queue::home_path("control/tlsserverciphers"),
+                                        cfg.implicit);
+  if (!tls)
+    log_line("control/tlsserverciphers: " + tls.error().text);
+  else if (!tls->warning.empty())
+    log_line("control/servercert.pem: " + tls->warning);
+  else if (!tls->ctx && cfg.implicit)
+    log_line("no control/servercert.pem for POP3S");
+  else
+    cfg.ctx = tls->ctx;
   return cfg;
 }
 

@@ -23,7 +23,7 @@ struct PopupTlsConfig {
 /// Reads $DISABLETLS, $POP3S, $FORCETLS, $TLSCIPHERS, control/tlsserverciphers
 /// and control/servercert.pem (below the qmail home). A missing certificate
 /// means no TLS (as before); one that does not load is logged on fd 2.
-PopupTlsConfig load_tls_config(const char* progname);
+PopupTlsConfig load_tls_config();
 
 /// Seconds the TLS handshake may take.
 constexpr int kHandshakeTimeout = 120;

@@ -6,6 +6,9 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
+#include <string_view>
+
 #include "reactor/control.h"
 
 namespace reactor::tls {
@@ -66,6 +69,23 @@ Result<std::string> read_ciphers(const std::string& path) {
     if (!out.empty()) out += ':';
     out += l;
   }
+  return out;
+}
+
+Result<ServerSetup> server_setup(const std::string& cert_file, const std::string& ciphers_file, bool implicit) {
+  ServerSetup out;
+  const char* disable = std::getenv("DISABLETLS");
+  if (!implicit && disable && std::string_view(disable) == "1") return out;
+  struct stat st;
+  if (::stat(cert_file.c_str(), &st) != 0) return out;
+  const char* env_ciphers = std::getenv("TLSCIPHERS");
+  auto ciphers = env_ciphers ? Result<std::string>(std::string(env_ciphers)) : read_ciphers(ciphers_file);
+  if (!ciphers) return ciphers.error();
+  auto ctx = Context::server(cert_file, {}, *ciphers);
+  if (ctx)
+    out.ctx = *ctx;
+  else
+    out.warning = ctx.error().text;
   return out;
 }
 

@@ -64,6 +64,18 @@ class Context {
 /// A missing file gives "" (use the default).
 Result<std::string> read_ciphers(const std::string& path);
 
+/// A server's TLS as the qmail-tls patch sets it up for qmail-smtpd and
+/// qmail-popup alike.
+struct ServerSetup {
+  std::shared_ptr<Context> ctx;  ///< null: no TLS on offer
+  std::string warning;           ///< why a certificate that exists gives no TLS
+};
+/// From `cert_file` (control/servercert.pem: none, no TLS) and the cipher
+/// list in $TLSCIPHERS, else `ciphers_file` (control/tlsserverciphers).
+/// $DISABLETLS=1 turns the offer off unless `implicit` (SMTPS, POP3S: the
+/// port is TLS). An error: the cipher file could not be read.
+Result<ServerSetup> server_setup(const std::string& cert_file, const std::string& ciphers_file, bool implicit);
+
 /// One TLS connection's state.
 class Session {
  public:

@@ -1,6 +1,4 @@
 // qmail-smtpd: receive mail over SMTP on fds 0/1 (run by tcpserver as qmaild).
-#include <sys/stat.h>
-
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -42,23 +40,12 @@ int main() {
   if (const char* ip = std::getenv("TCPREMOTEIP")) opt.log_name += std::string(" ") + ip;
   // TLS as the qmail-tls patch sets it up: STARTTLS when control/servercert.pem
   // exists (unless $DISABLETLS is 1), TLS from the start when $SMTPS is set.
-  const char* disable = std::getenv("DISABLETLS");
   opt.implicit_tls = std::getenv("SMTPS") != nullptr;
-  struct stat st;
-  if ((opt.implicit_tls || !(disable && std::string_view(disable) == "1")) &&
-      ::stat(kServerCert, &st) == 0) {
-    const char* env_ciphers = std::getenv("TLSCIPHERS");
-    auto ciphers = env_ciphers ? reactor::Result<std::string>(std::string(env_ciphers))
-                               : reactor::tls::read_ciphers("control/tlsserverciphers");
-    if (!ciphers) return die("421 unable to read controls (#4.3.0)\r\n");
-    auto ctx = reactor::tls::Context::server(kServerCert, {}, *ciphers);
-    if (ctx) {
-      opt.tls = *ctx;
-      cfg->starttls = !opt.implicit_tls;
-    } else {
-      std::fprintf(stderr, "%s: warning: no TLS: %s\n", opt.log_name.c_str(), ctx.error().text.c_str());
-    }
-  }
+  auto tls = reactor::tls::server_setup(kServerCert, "control/tlsserverciphers", opt.implicit_tls);
+  if (!tls) return die("421 unable to read controls (#4.3.0)\r\n");
+  if (!tls->warning.empty()) std::fprintf(stderr, "%s: warning: no TLS: %s\n", opt.log_name.c_str(), tls->warning.c_str());
+  opt.tls = tls->ctx;
+  cfg->starttls = opt.tls && !opt.implicit_tls;
   if (opt.implicit_tls && !opt.tls) {
     std::fprintf(stderr, "%s: tls: no usable control/servercert.pem for SMTPS\n", opt.log_name.c_str());
     return 111;

@@ -2,21 +2,54 @@
 #include "smtp/smtpd.h"
 
 #include <cstdlib>
+#include <cstring>
 
 #include "queue/date822.h"
 #include "reactor/control.h"
+#include "smtp/sasl.h"
 
 namespace smtp {
 
 namespace {
 constexpr int kMaxHops = 100;
 constexpr size_t kMaxAddress = 900;  // qmail: addr.len (with its NUL) > 900 is a syntax error
+constexpr size_t kMaxAuthInput = 512;  // what a checkpassword reads from fd 3
+constexpr double kMaxFailDelay = 60;
 
 struct Command {
   const char* verb;
   void (Smtpd::*fn)(std::string_view);
 };
 }  // namespace
+
+void parse_auth_env(SmtpdAuth& a, bool have_checkpassword, const char* smtpauth, const char* forcetls,
+                    const char* faildelay) {
+  a.configured = have_checkpassword;
+  a.offered = have_checkpassword;
+  if (smtpauth) {
+    // The values of the qmail-authentication patch: "-" or "0" off, "!"
+    // required, "cram" CRAM-MD5 only, "+cram" CRAM-MD5 as well, "!cram"
+    // and "!+cram" both; anything else offers LOGIN and PLAIN.
+    std::string v = reactor::lowercase(smtpauth);
+    if (v == "-" || v == "0") a.offered = false;
+    if (!v.empty() && v[0] == '!') {
+      a.required = true;
+      v.erase(0, 1);
+    }
+    if (v.rfind("cram", 0) == 0) {
+      a.cram = true;
+      a.login_plain = false;
+    } else if (v.rfind("+cram", 0) == 0) {
+      a.cram = true;
+    }
+  }
+  if (forcetls && std::string_view(forcetls) == "0") a.force_tls = false;
+  if (faildelay) {
+    char* end = nullptr;
+    double d = std::strtod(faildelay, &end);
+    if (*faildelay && *end == '\0' && d >= 0) a.fail_delay = d < kMaxFailDelay ? d : kMaxFailDelay;
+  }
+}
 
 const char* to_string(Smtpd::State s) {
   switch (s) {
@@ -82,6 +115,7 @@ void Smtpd::feed(std::string_view in) {
     }
     // [WEAKNESS] qmail reads an endless line for as long as the client
     // sends it. Past max_skip without a LF the session ends.
+    if (skipping_ && auth_step_ != AuthStep::none) auth_reset();
     if (skipping_ && skipped_ > cfg_.max_skip) {
       out("500 5.5.2 line too long\r\n");
       return close();
@@ -103,9 +137,11 @@ void Smtpd::feed(std::string_view in) {
 void Smtpd::line(std::string_view l) {
   // qmail would silently cut the line at a NUL; refusing is clearer.
   if (l.find('\0') != std::string_view::npos) {
+    if (auth_step_ != AuthStep::none) auth_reset();
     out("500 5.5.2 NUL character in command line\r\n");
     return;
   }
+  if (auth_step_ != AuthStep::none) return auth_line(l);
   size_t sp = l.find(' ');
   std::string verb = reactor::lowercase(l.substr(0, sp));
   std::string_view arg = sp == std::string_view::npos ? std::string_view() : l.substr(sp);
@@ -115,6 +151,7 @@ void Smtpd::line(std::string_view l) {
       {"quit", &Smtpd::cmd_quit}, {"helo", &Smtpd::cmd_helo}, {"ehlo", &Smtpd::cmd_ehlo},
       {"rset", &Smtpd::cmd_rset}, {"help", &Smtpd::cmd_help}, {"noop", &Smtpd::cmd_noop},
       {"vrfy", &Smtpd::cmd_vrfy}, {"starttls", &Smtpd::cmd_starttls},
+      {"auth", &Smtpd::cmd_auth},
   };
   for (const auto& c : kCommands)
     if (verb == c.verb) return (this->*c.fn)(arg);
@@ -155,6 +192,12 @@ void Smtpd::cmd_helo(std::string_view arg) {
 void Smtpd::cmd_ehlo(std::string_view arg) {
   out("250-" + cfg_.greeting + "\r\n250-PIPELINING\r\n");
   if (cfg_.starttls && !tls_) out("250-STARTTLS\r\n");
+  if (auth_offered_now()) {
+    std::string mechs;
+    if (cfg_.auth.login_plain) mechs = "LOGIN PLAIN";
+    if (cfg_.auth.cram) mechs += mechs.empty() ? "CRAM-MD5" : " CRAM-MD5";
+    out("250-AUTH " + mechs + "\r\n");
+  }
   if (cfg_.databytes) out("250-8BITMIME\r\n250 SIZE " + std::to_string(cfg_.databytes) + "\r\n");
   else out("250 8BITMIME\r\n");
   seen_mail_ = false;
@@ -163,6 +206,8 @@ void Smtpd::cmd_ehlo(std::string_view arg) {
 }
 
 void Smtpd::cmd_mail(std::string_view arg) {
+  // The submission service ($SMTPAUTH "!"): no mail without AUTH.
+  if (cfg_.auth.required && !authed_) return out("530 Authorization required (#5.7.1)\r\n");
   std::string addr;
   std::string_view rest;
   if (!address(arg, addr, &rest)) return;
@@ -278,15 +323,153 @@ void Smtpd::cmd_starttls(std::string_view arg) {
 }
 
 void Smtpd::tls_started(std::string_view cipher) {
-  // Everything learnt before the handshake is forgotten (RFC 3207 4.2).
+  // Everything learnt before the handshake is forgotten (RFC 3207 4.2),
+  // an AUTH given in plaintext (FORCETLS=0) as well.
   tls_wanted_ = false;
   tls_ = true;
-  protocol_ = "ESMTPS (" + std::string(cipher) + " encrypted)";
+  cipher_ = std::string(cipher);
+  protocol_ = "ESMTPS (" + cipher_ + " encrypted)";
+  if (authed_) {
+    authed_ = false;
+    cfg_.relayclient = relayclient_before_auth_;
+    cfg_.peer.remoteinfo = remoteinfo_before_auth_;
+    policy_.authenticated("", "");
+  }
   helo_.reset();
   seen_mail_ = false;
   rcpts_.clear();
   line_.clear();
   skipping_ = false;
+}
+
+bool Smtpd::auth_offered_now() const { return cfg_.auth.offered && (tls_ || !cfg_.auth.force_tls); }
+
+void Smtpd::auth_reset() {
+  auth_step_ = AuthStep::none;
+  ::explicit_bzero(auth_user_.data(), auth_user_.size());
+  auth_user_.clear();
+  auth_chal_.clear();
+}
+
+// AUTH as the smtp-auth patches answer it (RFC 4954), over a checkpassword.
+void Smtpd::cmd_auth(std::string_view arg) {
+  if (!cfg_.auth.configured) return out("502 unimplemented (#5.5.1)\r\n");
+  if (!cfg_.auth.offered) return out("503 auth not available (#5.3.3)\r\n");
+  if (authed_) return out("503 you're already authenticated (#5.5.0)\r\n");
+  if (seen_mail_) return out("503 no auth during mail transaction (#5.5.0)\r\n");
+  if (cfg_.auth.force_tls && !tls_) return out("538 auth not available without TLS (#5.3.3)\r\n");
+  size_t sp = arg.find(' ');
+  std::string mech = reactor::lowercase(arg.substr(0, sp));
+  std::string_view initial = sp == std::string_view::npos ? std::string_view() : arg.substr(sp + 1);
+  while (!initial.empty() && initial.front() == ' ') initial.remove_prefix(1);
+  bool has_initial = sp != std::string_view::npos && !initial.empty();
+  if (mech == "login" && cfg_.auth.login_plain) {
+    if (!has_initial) {
+      auth_step_ = AuthStep::login_user;
+      return out("334 VXNlcm5hbWU6\r\n");  // "Username:"
+    }
+    auto user = sasl::base64_decode(initial);
+    if (!user) return out("501 malformed auth input (#5.5.4)\r\n");
+    auth_user_ = std::move(*user);
+    auth_step_ = AuthStep::login_pass;
+    return out("334 UGFzc3dvcmQ6\r\n");  // "Password:"
+  }
+  if (mech == "plain" && cfg_.auth.login_plain) {
+    if (!has_initial) {
+      auth_step_ = AuthStep::plain;
+      return out("334 \r\n");
+    }
+    auto msg = sasl::base64_decode(initial);
+    auto cred = msg ? sasl::parse_plain(*msg) : std::nullopt;
+    if (msg) ::explicit_bzero(msg->data(), msg->size());
+    if (!cred) return out("501 malformed auth input (#5.5.4)\r\n");
+    return auth_try("plain", std::move(cred->user), std::move(cred->secret), "");
+  }
+  if (mech == "cram-md5" && cfg_.auth.cram) {
+    if (has_initial) return out("501 malformed auth input (#5.5.4)\r\n");
+    auth_chal_ = "<" + std::to_string(policy_.pid()) + "." + std::to_string(static_cast<unsigned long>(policy_.now())) +
+                 "@" + cfg_.auth.cram_host + ">";
+    auth_step_ = AuthStep::cram;
+    return out("334 " + sasl::base64_encode(auth_chal_) + "\r\n");
+  }
+  out("504 auth type unimplemented (#5.5.1)\r\n");
+}
+
+void Smtpd::auth_line(std::string_view l) {
+  AuthStep step = auth_step_;
+  if (l == "*") {
+    auth_reset();
+    return out("501 auth exchange canceled (#5.0.0)\r\n");
+  }
+  auto msg = sasl::base64_decode(l);
+  if (!msg) {
+    auth_reset();
+    return out("501 malformed auth input (#5.5.4)\r\n");
+  }
+  switch (step) {
+    case AuthStep::login_user:
+      auth_user_ = std::move(*msg);
+      auth_step_ = AuthStep::login_pass;
+      return out("334 UGFzc3dvcmQ6\r\n");
+    case AuthStep::login_pass: {
+      std::string user = std::move(auth_user_);
+      auth_reset();
+      return auth_try("login", std::move(user), std::move(*msg), "");
+    }
+    case AuthStep::plain: {
+      auth_reset();
+      auto cred = sasl::parse_plain(*msg);
+      ::explicit_bzero(msg->data(), msg->size());
+      if (!cred) return out("501 malformed auth input (#5.5.4)\r\n");
+      return auth_try("plain", std::move(cred->user), std::move(cred->secret), "");
+    }
+    case AuthStep::cram: {
+      std::string chal = auth_chal_;
+      auth_reset();
+      auto cred = sasl::parse_cram(*msg);
+      if (!cred) return out("501 malformed auth input (#5.5.4)\r\n");
+      return auth_try("cram-md5", std::move(cred->user), std::move(cred->secret), chal);
+    }
+    case AuthStep::none: break;
+  }
+}
+
+void Smtpd::auth_try(std::string_view method, std::string user, std::string secret, const std::string& challenge) {
+  // A name with control characters would reach the log, the Received line
+  // and qmail-queue's environment: refused like any malformed input.
+  bool bad = user.empty() || secret.empty() || has_control_chars(user) ||
+             user.size() + secret.size() + challenge.size() + 3 > kMaxAuthInput ||
+             user.find('\0') != std::string::npos || secret.find('\0') != std::string::npos;
+  if (bad) {
+    ::explicit_bzero(secret.data(), secret.size());
+    return out("501 malformed auth input (#5.5.4)\r\n");
+  }
+  AuthVerdict v = policy_.auth_check(user, secret, challenge);
+  ::explicit_bzero(secret.data(), secret.size());
+  std::string what = "type=" + std::string(method) + " user=<" + user + ">";
+  if (v == AuthVerdict::ok) {
+    authed_ = true;
+    relayclient_before_auth_ = cfg_.relayclient;
+    remoteinfo_before_auth_ = cfg_.peer.remoteinfo;
+    protocol_ = tls_ ? "ESMTPSA (" + cipher_ + " encrypted, authenticated)" : "ESMTPA";
+    if (!cfg_.relayclient) cfg_.relayclient = "";  // relaying as RELAYCLIENT="" allows it
+    cfg_.peer.remoteinfo = user;
+    policy_.authenticated(user, method);
+    policy_.log("auth: auth-success " + what);
+    return out("235 ok, go ahead (#2.0.0)\r\n");
+  }
+  if (v == AuthVerdict::temporary) {
+    policy_.log("auth: auth-error " + what);
+    return out("454 oops, problem with child and I can't auth (#4.3.0)\r\n");
+  }
+  ++auth_failures_;
+  delay_ += cfg_.auth.fail_delay;
+  policy_.log("auth: auth-failed " + what);
+  out("535 authentication failed (#5.7.1)\r\n");
+  if (auth_failures_ >= cfg_.auth.max_failures) {
+    out("421 too many failed authentications, closing connection (#4.7.0)\r\n");
+    close();
+  }
 }
 
 void Smtpd::cmd_help(std::string_view) { out("214 evqmail, a qmail-compatible MTA: see qmail-smtpd(8)\r\n"); }

@@ -17,6 +17,25 @@
 
 namespace smtp {
 
+/// SMTP AUTH as the smtp-auth patches set it up: a checkpassword program on
+/// the command line, $SMTPAUTH, $FORCETLS.
+struct SmtpdAuth {
+  bool configured = false;    ///< a checkpassword is named on the command line
+  bool offered = false;       ///< a checkpassword is configured and $SMTPAUTH is not "-" or "0"
+  bool required = false;      ///< $SMTPAUTH "!...": MAIL only after AUTH (submission)
+  bool login_plain = true;    ///< LOGIN and PLAIN ($SMTPAUTH "cram": CRAM-MD5 only)
+  bool cram = false;          ///< CRAM-MD5 ($SMTPAUTH "cram" or "+cram")
+  bool force_tls = true;      ///< $FORCETLS not 0: AUTH only over TLS
+  std::string cram_host;      ///< the host name in the CRAM-MD5 challenge
+  double fail_delay = 5;      ///< seconds each failed AUTH waits before its reply ($AUTHFAILDELAY)
+  unsigned max_failures = 3;  ///< failed AUTHs before 421 and the end of the session
+};
+
+/// Reads $SMTPAUTH, $FORCETLS and $AUTHFAILDELAY into `a` (`have_checkpassword`:
+/// one was named on the command line).
+void parse_auth_env(SmtpdAuth& a, bool have_checkpassword, const char* smtpauth, const char* forcetls,
+                    const char* faildelay);
+
 /// Everything qmail-smtpd reads from control/ and the environment at startup.
 struct SmtpdConfig {
   std::string greeting;                   ///< smtpgreeting, else me
@@ -30,7 +49,11 @@ struct SmtpdConfig {
   size_t max_rcpts = 1000;                ///< recipients per message (452 after)
   unsigned timeout = 1200;                ///< timeoutsmtpd (used by the driver)
   bool starttls = false;                  ///< offer STARTTLS (a certificate, and $DISABLETLS not 1)
+  SmtpdAuth auth;
 };
+
+/// What a checkpassword said.
+enum class AuthVerdict { ok, rejected, temporary };
 
 /// The world as the SMTP machine sees it.
 class SmtpdPolicy {
@@ -50,6 +73,17 @@ class SmtpdPolicy {
   virtual void queue_abort() = 0;
   /// Seconds since the epoch.
   virtual std::time_t now() = 0;
+  /// Runs the checkpassword with `user NUL secret NUL challenge NUL` on fd 3.
+  virtual AuthVerdict auth_check(const std::string& /*user*/, const std::string& /*secret*/,
+                                 const std::string& /*challenge*/) {
+    return AuthVerdict::temporary;
+  }
+  /// AUTH succeeded: what qmail-queue should see ($SMTPAUTHUSER and friends).
+  virtual void authenticated(const std::string& /*user*/, std::string_view /*method*/) {}
+  /// A line for the log (fd 2); `text` holds no control characters.
+  virtual void log(std::string_view /*text*/) {}
+  /// The process id (for the CRAM-MD5 challenge).
+  virtual unsigned long pid() { return 0; }
 };
 
 /// The SMTP dialogue of one connection.
@@ -77,6 +111,13 @@ class Smtpd : public Session {
   void tls_started(std::string_view cipher) override;
   /// True once the session runs over TLS.
   bool tls() const { return tls_; }
+  /// True once AUTH succeeded.
+  bool authenticated() const { return authed_; }
+  double take_delay() override {
+    double d = delay_;
+    delay_ = 0;
+    return d;
+  }
 
  private:
   void line(std::string_view l);
@@ -96,6 +137,11 @@ class Smtpd : public Session {
   void cmd_noop(std::string_view arg);
   void cmd_vrfy(std::string_view arg);
   void cmd_starttls(std::string_view arg);
+  void cmd_auth(std::string_view arg);
+  void auth_line(std::string_view l);
+  void auth_try(std::string_view method, std::string user, std::string secret, const std::string& challenge);
+  void auth_reset();
+  bool auth_offered_now() const;
 
   SmtpdConfig cfg_;
   SmtpdPolicy& policy_;
@@ -113,6 +159,16 @@ class Smtpd : public Session {
   bool tls_wanted_ = false;  ///< STARTTLS accepted, handshake not yet done
   bool tls_ = false;
   std::string protocol_ = "SMTP";  ///< the Received line's "with"
+  std::string cipher_;       ///< after the handshake
+  // AUTH
+  enum class AuthStep { none, login_user, login_pass, plain, cram };
+  AuthStep auth_step_ = AuthStep::none;  ///< the next line answers a 334
+  std::string auth_user_;    ///< LOGIN: the user given so far
+  std::string auth_chal_;    ///< CRAM-MD5: the challenge sent
+  bool authed_ = false;
+  std::optional<std::string> relayclient_before_auth_, remoteinfo_before_auth_;
+  unsigned auth_failures_ = 0;
+  double delay_ = 0;
   // DATA
   DataDecoder decoder_;
   unsigned long qp_ = 0;

@@ -61,18 +61,22 @@ void run_session(Session& s, DriverOptions opt, int rfd, int wfd) {
     std::string c = tls->take_cipher();
     if (!c.empty() && !write_timed(wfd, c, opt.idle_timeout)) done = true;
   };
-  auto flush = [&] {
-    do {
-      std::string o = s.take_output();
-      if (o.empty()) continue;
-      if (!tls) {
-        if (!write_timed(wfd, o, opt.idle_timeout)) done = true;
-      } else if (!tls->write(o)) {
-        return tls_failed();
-      } else {
-        send_cipher();
-      }
-    } while (!done && s.output_pending());
+  // Replies held back by the machine (a failed AUTH waits before its
+  // answer); nothing is read while they wait.
+  std::string held;
+  std::function<void()> resume;
+  reactor::Timer hold(loop, [&] { resume(); });
+  auto send_plain = [&](const std::string& o) {
+    if (o.empty()) return;
+    if (!tls) {
+      if (!write_timed(wfd, o, opt.idle_timeout)) done = true;
+    } else if (!tls->write(o)) {
+      tls_failed();
+    } else {
+      send_cipher();
+    }
+  };
+  auto after_output = [&] {
     // STARTTLS was answered in plaintext; from here on the bytes are TLS.
     if (!done && !tls && opt.tls && s.wants_tls()) start_tls();
     if (s.closed()) {
@@ -83,6 +87,30 @@ void run_session(Session& s, DriverOptions opt, int rfd, int wfd) {
       done = true;
     }
     if (done) loop.break_loop();
+  };
+  std::function<void()> start_reading;
+  auto flush = [&] {
+    do {
+      std::string o = s.take_output();
+      double d = s.take_delay();
+      if (d > 0 || hold.active()) {
+        held += o;
+        if (!hold.active()) {
+          hold.start(d);
+        }
+        continue;
+      }
+      send_plain(o);
+    } while (!done && s.output_pending());
+    if (hold.active()) return;
+    after_output();
+  };
+  resume = [&] {
+    std::string o;
+    o.swap(held);
+    send_plain(o);
+    if (!done) flush();  // anything produced meanwhile
+    if (!done && !hold.active() && start_reading) start_reading();
   };
   if (opt.tls && opt.implicit_tls) start_tls();
 
@@ -143,8 +171,10 @@ void run_session(Session& s, DriverOptions opt, int rfd, int wfd) {
       if (tls->peer_closed()) s.eof();
     }
     flush();
+    if (hold.active()) reader.stop();
     if (!done && !deadline.active()) arm_deadline();
   });
+  start_reading = [&] { reader.start(rfd, EV_READ); };
 
   flush();  // the greeting
   if (done) return;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "queue/qq.h"
 #include "smtp/rcpthosts.h"
@@ -28,11 +29,25 @@ class QueuePolicy : public SmtpdPolicy {
   reactor::Status queue_finish(const std::string& from, const std::vector<std::string>& to) override;
   void queue_abort() override { qq_.reset(); }
   std::time_t now() override;
+  AuthVerdict auth_check(const std::string& user, const std::string& secret, const std::string& challenge) override;
+  void authenticated(const std::string& user, std::string_view method) override;
+  void log(std::string_view text) override;
+  unsigned long pid() override;
+
+  /// The checkpassword command line (argv) AUTH runs, and the log's prefix.
+  void set_checkpassword(std::vector<std::string> argv) { checkpassword_ = std::move(argv); }
+  void set_log_name(std::string name) { log_name_ = std::move(name); }
+  /// Seconds a checkpassword may run before it is killed (a temporary failure).
+  void set_auth_timeout(int seconds) { auth_timeout_ = seconds; }
 
  private:
   RcptHosts& rcpthosts_;
   std::set<std::string> my_ips_;
   std::unique_ptr<queue::QueueClient> qq_;
+  std::vector<std::string> checkpassword_;
+  std::string log_name_ = "qmail-smtpd";
+  int auth_timeout_ = 60;
+  bool set_relayclient_ = false;
 };
 
 }  // namespace smtp

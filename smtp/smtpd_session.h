@@ -33,6 +33,9 @@ class Session {
   /// The handshake is done: the dialogue starts afresh (RFC 3207 section
   /// 4.2) and records `cipher` for its Received line.
   virtual void tls_started(std::string_view /*cipher*/) {}
+  /// Seconds the replies produced since the last call must wait before they
+  /// go out (a failed AUTH); the driver reads nothing meanwhile.
+  virtual double take_delay() { return 0; }
 };
 
 }  // namespace smtp

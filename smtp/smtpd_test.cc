@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include "smtp/sasl.h"
 #include "smtp/smtpd_test_util.h"
 
 using smtp::Smtpd;
@@ -359,4 +360,150 @@ TEST_CASE("smtpd: STARTTLS without a certificate is not offered") {
   CHECK(talk(s, "EHLO x\r\nSTARTTLS\r\nNOOP\r\n") ==
         "250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n502 unimplemented (#5.5.1)\r\n250 ok\r\n");
   CHECK_FALSE(s.wants_tls());
+}
+
+namespace {
+std::string b64(std::string_view s) { return smtp::sasl::base64_encode(s); }
+
+smtp::SmtpdConfig auth_config(const char* smtpauth = nullptr, const char* forcetls = "0") {
+  smtp::SmtpdConfig c = config();
+  smtp::parse_auth_env(c.auth, true, smtpauth, forcetls, nullptr);
+  c.auth.cram_host = "mx.example.org";
+  return c;
+}
+}  // namespace
+
+TEST_CASE("smtpd: SMTPAUTH and FORCETLS as the patches read them") {
+  smtp::SmtpdAuth a;
+  smtp::parse_auth_env(a, false, nullptr, nullptr, nullptr);
+  CHECK_FALSE(a.configured);
+  CHECK_FALSE(a.offered);
+  smtp::SmtpdAuth b;
+  smtp::parse_auth_env(b, true, nullptr, nullptr, "2.5");
+  CHECK(b.offered);
+  CHECK(b.force_tls);
+  CHECK(b.login_plain);
+  CHECK_FALSE(b.cram);
+  CHECK_FALSE(b.required);
+  CHECK(b.fail_delay == 2.5);
+  for (const char* off : {"-", "0"}) {
+    smtp::SmtpdAuth x;
+    smtp::parse_auth_env(x, true, off, nullptr, nullptr);
+    CHECK(x.configured);
+    CHECK_FALSE(x.offered);
+  }
+  smtp::SmtpdAuth r;
+  smtp::parse_auth_env(r, true, "!", "0", "1000");
+  CHECK(r.required);
+  CHECK_FALSE(r.force_tls);
+  CHECK(r.fail_delay == 60);
+  smtp::SmtpdAuth c;
+  smtp::parse_auth_env(c, true, "CRAM", nullptr, "x");
+  CHECK(c.cram);
+  CHECK_FALSE(c.login_plain);
+  CHECK(c.fail_delay == 5);
+  smtp::SmtpdAuth pc;
+  smtp::parse_auth_env(pc, true, "!+cram", nullptr, nullptr);
+  CHECK(pc.cram);
+  CHECK(pc.login_plain);
+  CHECK(pc.required);
+}
+
+TEST_CASE("smtpd: AUTH is offered only over TLS unless FORCETLS=0") {
+  FakePolicy p;
+  Smtpd s(auth_config(nullptr, nullptr), p);
+  CHECK(talk(s, "EHLO x\r\n") == "250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+  CHECK(talk(s, "AUTH PLAIN " + b64(std::string("\0alice\0s3cret", 13)) + "\r\n") ==
+        "538 auth not available without TLS (#5.3.3)\r\n");
+  CHECK(p.checks.empty());
+  s.tls_started("TLS_AES_256_GCM_SHA384");
+  CHECK(talk(s, "EHLO x\r\n") ==
+        "250-mx.example.org\r\n250-PIPELINING\r\n250-AUTH LOGIN PLAIN\r\n250 8BITMIME\r\n");
+  CHECK(talk(s, "AUTH PLAIN " + b64(std::string("\0alice\0s3cret", 13)) + "\r\n") == "235 ok, go ahead (#2.0.0)\r\n");
+  CHECK(s.authenticated());
+  CHECK(p.logs == std::vector<std::string>{"auth: auth-success type=plain user=<alice>"});
+  // Relaying as RELAYCLIENT allows it; the Received line says who and how.
+  p.allowed_domains = {"mx.example.org"};
+  CHECK(talk(s, "MAIL FROM:<a@b>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\n") ==
+        "250 ok\r\n250 ok\r\n354 go ahead\r\n");
+  CHECK(talk(s, "hi\r\n.\r\n") == "250 ok 1605956160 qp 4242\r\n");
+  CHECK(p.message == std::string("Received: from client.example.net (HELO x) (alice@192.0.2.7)\n  by mx.example.org "
+                                 "with ESMTPSA (TLS_AES_256_GCM_SHA384 encrypted, authenticated); ") +
+                         kDate + "\nhi\n");
+  CHECK(talk(s, "AUTH LOGIN\r\n") == "503 you're already authenticated (#5.5.0)\r\n");
+}
+
+TEST_CASE("smtpd: AUTH LOGIN, PLAIN and CRAM-MD5 exchanges") {
+  FakePolicy p;
+  Smtpd s(auth_config("+cram"), p);
+  CHECK(talk(s, "EHLO x\r\n") ==
+        "250-mx.example.org\r\n250-PIPELINING\r\n250-AUTH LOGIN PLAIN CRAM-MD5\r\n250 8BITMIME\r\n");
+  CHECK(talk(s, "AUTH LOGIN\r\n") == "334 VXNlcm5hbWU6\r\n");
+  CHECK(talk(s, b64("alice") + "\r\n") == "334 UGFzc3dvcmQ6\r\n");
+  CHECK(talk(s, b64("wrong") + "\r\n") == "535 authentication failed (#5.7.1)\r\n");
+  CHECK(s.take_delay() == 5);
+  CHECK(s.take_delay() == 0);
+  CHECK(p.checks.back() == "alice|wrong|");
+  CHECK(p.logs.back() == "auth: auth-failed type=login user=<alice>");
+  // The user as an initial response, then the password.
+  CHECK(talk(s, "AUTH login " + b64("alice") + "\r\n") == "334 UGFzc3dvcmQ6\r\n");
+  CHECK(talk(s, "*\r\n") == "501 auth exchange canceled (#5.0.0)\r\n");
+  CHECK(talk(s, "AUTH PLAIN\r\n") == "334 \r\n");
+  CHECK(talk(s, "not base64!\r\n") == "501 malformed auth input (#5.5.4)\r\n");
+  CHECK(talk(s, "AUTH PLAIN " + b64("alice") + "\r\n") == "501 malformed auth input (#5.5.4)\r\n");
+  CHECK(talk(s, "AUTH PLAIN " + b64(std::string("\0al\rice\0x", 10)) + "\r\n") ==
+        "501 malformed auth input (#5.5.4)\r\n");
+  CHECK(talk(s, "AUTH GSSAPI\r\n") == "504 auth type unimplemented (#5.5.1)\r\n");
+  CHECK(talk(s, "AUTH CRAM-MD5\r\n") == "334 " + b64("<777.1605956160@mx.example.org>") + "\r\n");
+  CHECK(talk(s, b64("alice 0123456789abcdef") + "\r\n") == "535 authentication failed (#5.7.1)\r\n");
+  CHECK(p.checks.back() == "alice|0123456789abcdef|<777.1605956160@mx.example.org>");
+  CHECK(p.checks.size() == 2);  // malformed input never reaches the checkpassword
+  CHECK(talk(s, "MAIL FROM:<a@b>\r\nAUTH LOGIN\r\nRSET\r\n") ==
+        "250 ok\r\n503 no auth during mail transaction (#5.5.0)\r\n250 flushed\r\n");
+  // The third failure ends the session.
+  CHECK(talk(s, "AUTH LOGIN " + b64("bob") + "\r\n" + b64("x") + "\r\nNOOP\r\n") ==
+        "334 UGFzc3dvcmQ6\r\n535 authentication failed (#5.7.1)\r\n"
+        "421 too many failed authentications, closing connection (#4.7.0)\r\n");
+  CHECK(s.closed());
+  CHECK_FALSE(s.authenticated());
+}
+
+TEST_CASE("smtpd: AUTH required, unavailable, unconfigured, temporary") {
+  FakePolicy p;
+  Smtpd s(auth_config("!"), p);
+  CHECK(talk(s, "MAIL FROM:<a@b>\r\n") == "530 Authorization required (#5.7.1)\r\n");
+  p.auth_temporary = true;
+  CHECK(talk(s, "AUTH PLAIN " + b64(std::string("\0alice\0s3cret", 13)) + "\r\n") ==
+        "454 oops, problem with child and I can't auth (#4.3.0)\r\n");
+  CHECK(s.take_delay() == 0);
+  p.auth_temporary = false;
+  CHECK(talk(s, "AUTH LOGIN\r\n" + b64("alice") + "\r\n" + b64("s3cret") + "\r\nMAIL FROM:<a@b>\r\n") ==
+        "334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 ok, go ahead (#2.0.0)\r\n250 ok\r\n");
+  CHECK(p.authed_user == "alice");
+  CHECK(p.authed_method == "login");
+
+  FakePolicy q;
+  Smtpd off(auth_config("-"), q);
+  CHECK(talk(off, "EHLO x\r\n") == "250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+  CHECK(talk(off, "AUTH LOGIN\r\n") == "503 auth not available (#5.3.3)\r\n");
+  Smtpd none(config(), q);
+  CHECK(talk(none, "AUTH LOGIN\r\n") == "502 unimplemented (#5.5.1)\r\n");
+  Smtpd cram_only(auth_config("cram"), q);
+  CHECK(talk(cram_only, "EHLO x\r\n") == "250-mx.example.org\r\n250-PIPELINING\r\n250-AUTH CRAM-MD5\r\n250 8BITMIME\r\n");
+  CHECK(talk(cram_only, "AUTH PLAIN\r\n") == "504 auth type unimplemented (#5.5.1)\r\n");
+}
+
+TEST_CASE("smtpd: an AUTH given in plaintext is forgotten by STARTTLS") {
+  FakePolicy p;
+  smtp::SmtpdConfig c = auth_config();
+  c.starttls = true;
+  Smtpd s(c, p);
+  CHECK(talk(s, "AUTH PLAIN " + b64(std::string("\0alice\0s3cret", 13)) + "\r\n") == "235 ok, go ahead (#2.0.0)\r\n");
+  CHECK(talk(s, "STARTTLS\r\n") == "220 ready for tls\r\n");
+  s.tls_started("ECDHE-RSA-AES256-GCM-SHA384");
+  CHECK_FALSE(s.authenticated());
+  CHECK(p.authed_user.empty());
+  p.allowed_domains = {"mx.example.org"};
+  CHECK(talk(s, "MAIL FROM:<a@b>\r\nRCPT TO:<x@elsewhere.example>\r\n") ==
+        "250 ok\r\n553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\r\n");
 }

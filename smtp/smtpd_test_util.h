@@ -42,6 +42,24 @@ class FakePolicy : public SmtpdPolicy {
   }
   void queue_abort() override { ++aborted; }
   std::time_t now() override { return 1605956160; }  // 21 Nov 2020 10:56:00 UTC
+
+  // AUTH: accepts `good_user` with `good_secret`; `auth_temporary` fails all.
+  std::string good_user = "alice", good_secret = "s3cret";
+  bool auth_temporary = false;
+  std::vector<std::string> checks;  ///< "user|secret|challenge" per call
+  std::string authed_user, authed_method;
+  std::vector<std::string> logs;
+  AuthVerdict auth_check(const std::string& u, const std::string& p, const std::string& c) override {
+    checks.push_back(u + "|" + p + "|" + c);
+    if (auth_temporary) return AuthVerdict::temporary;
+    return u == good_user && p == good_secret ? AuthVerdict::ok : AuthVerdict::rejected;
+  }
+  void authenticated(const std::string& u, std::string_view m) override {
+    authed_user = u;
+    authed_method = std::string(m);
+  }
+  void log(std::string_view t) override { logs.emplace_back(t); }
+  unsigned long pid() override { return 777; }
 };
 
 }  // namespace smtp::testing

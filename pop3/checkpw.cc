@@ -128,6 +128,13 @@ reactor::Result<Identity> check_system_user(const std::string& user, const std::
     spend_hash(pass);
     return reactor::perm_error("no such user");
   }
+  // [WEAKNESS] qmail's checkpassword logs root in. A mail login never
+  // needs root, and a checkpassword made setuid for qmail-smtpd's AUTH
+  // would otherwise let the network guess root's password.
+  if (pw->pw_uid == 0) {
+    spend_hash(pass);
+    return reactor::perm_error("root may not log in");
+  }
   Identity who{pw->pw_name, pw->pw_dir, pw->pw_shell ? pw->pw_shell : "/bin/sh", pw->pw_uid,
                pw->pw_gid, true};
   std::string hash = pw->pw_passwd ? pw->pw_passwd : "";

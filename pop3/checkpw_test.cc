@@ -89,3 +89,10 @@ TEST_CASE("checkpw: a refusal costs the hash a wrong password costs") {
   CHECK(unknown > wrong / 3);
   CHECK(empty > wrong / 3);
 }
+
+TEST_CASE("checkpw: an account with uid 0 never logs in, before any password check") {
+  auto who = pop3::check_system_user("root", "whatever root's password may be");
+  REQUIRE_FALSE(who);
+  CHECK_FALSE(who.error().temporary);
+  CHECK(who.error().text == "root may not log in");
+}

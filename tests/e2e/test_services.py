@@ -13,7 +13,7 @@ import unittest
 import evq
 
 SCRIPTS = os.path.join(evq.SRC, "scripts")
-CONF = ("qmail-smtpd-conf", "qmail-pop3d-conf", "qmail-send-conf")
+CONF = ("qmail-smtpd-conf", "qmail-submission-conf", "qmail-pop3d-conf", "qmail-send-conf")
 
 
 def have_daemontools():
@@ -105,6 +105,38 @@ class ServiceTest(evq.TreeTest):
         self.assertEqual(self.conf("qmail-smtpd-conf", "qmaild", "qmaill", d, check=False).returncode, 111)
         self.assertEqual(self.conf("qmail-smtpd-conf", "qmaild", check=False).returncode, 100)
         self.assertEqual(self.conf("qmail-smtpd-conf", "qmaild", "qmaill", "rel", check=False).returncode, 111)
+
+    def test_submission_conf_runs_a_submission_service(self):
+        from test_tls import client_context, make_cert
+        cert = self.t.path("control", "servercert.pem")
+        make_cert(cert, evq.FQDN)
+        self.t.chown(cert, "qmaild", "qmail")
+        os.chmod(cert, 0o640)
+        ca = os.path.join(self.t.base, "ca.pem")
+        with open(cert) as f, open(ca, "w") as out:
+            out.write(f.read().split("-----BEGIN PRIVATE KEY-----")[0])
+        port = evq.free_port()
+        d = os.path.join(self.t.base, "submission")
+        self.conf("qmail-submission-conf", "qmaild", "qmaill", d, "127.0.0.1", str(port))
+        env = {n: open(os.path.join(d, "env", n)).read() for n in os.listdir(os.path.join(d, "env"))}
+        self.assertEqual(env, {"IP": "127.0.0.1\n", "PORT": f"{port}\n", "SMTPAUTH": "!\n",
+                               "CHECKPASSWORD": f"{self.t.bin}/checkpassword\n"})
+        d465 = os.path.join(self.t.base, "smtps")
+        self.conf("qmail-submission-conf", "qmaild", "qmaill", d465, "127.0.0.1", "465")
+        self.assertEqual(open(os.path.join(d465, "env", "SMTPS")).read(), "1\n")
+        self.assertEqual(self.conf("qmail-submission-conf", "qmaild", check=False).returncode, 100)
+        # The run file as supervise would run it: AUTH after STARTTLS, and
+        # no MAIL before AUTH.
+        svc = evq.Service(["./run"], self.t.env(), os.path.join(self.t.base, "submission.log"), cwd=d)
+        self.addCleanup(svc.stop)
+        evq.wait_for(lambda: evq.listening(port) or svc.proc.poll() is not None, 20, what="the submission service")
+        with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+            s.ehlo("client.example")
+            self.assertFalse(s.has_extn("auth"))
+            s.starttls(context=client_context(ca))
+            s.ehlo("client.example")
+            self.assertEqual(s.esmtp_features["auth"].split(), ["LOGIN", "PLAIN"])
+            self.assertEqual(s.docmd("MAIL", "FROM:<a@example.net>"), (530, b"Authorization required (#5.7.1)"))
 
     def test_pop3d_and_send_conf_layout(self):
         p = os.path.join(self.t.base, "pop3d")

@@ -10,7 +10,11 @@
 //     text: no byte from the network reaches the wire raw;
 //   - after the session closed, nothing more comes out and nothing is queued;
 //   - an accepted STARTTLS is the last reply, and nothing fed before the
-//     handshake is answered or queued.
+//     handshake is answered or queued;
+//   - AUTH (offered in plaintext here, with CRAM-MD5) hands the
+//     checkpassword at most 512 bytes without NUL or control characters in
+//     the name, logs no control character, and a session ends after three
+//     failures.
 
 #include <string>
 #include <vector>
@@ -52,6 +56,20 @@ struct Policy : smtp::SmtpdPolicy {
     ++finished;
     if (fail_finish) return reactor::temp_error("qq trouble");
     return {};
+  }
+  int auth_calls = 0, auth_failed = 0;
+  smtp::AuthVerdict auth_check(const std::string& u, const std::string& p, const std::string& c) override {
+    ++auth_calls;
+    FUZZ_CHECK(u.size() + p.size() + c.size() + 3 <= 512, "more than a checkpassword reads");
+    FUZZ_CHECK(!u.empty() && !p.empty(), "an empty name or password reached the checkpassword");
+    for (char ch : u) FUZZ_CHECK(static_cast<unsigned char>(ch) >= 0x20 && ch != 0x7f, "a control byte in the name");
+    if (u == "u" && p == "p") return smtp::AuthVerdict::ok;
+    if (u == "t") return smtp::AuthVerdict::temporary;
+    ++auth_failed;
+    return smtp::AuthVerdict::rejected;
+  }
+  void log(std::string_view t) override {
+    for (char ch : t) FUZZ_CHECK(static_cast<unsigned char>(ch) >= 0x20 && ch != 0x7f, "a control byte in a log line");
   }
   void queue_abort() override {
     FUZZ_CHECK(open, "queue_abort without an open queue");
@@ -106,6 +124,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (conf & 32) cfg.peer.remoteinfo = "ident\r\nX";
   cfg.starttls = true;
+  smtp::parse_auth_env(cfg.auth, true, (conf & 32) ? "!+cram" : "+cram", "0", "0");
+  cfg.auth.cram_host = "mx.example.org";
   Policy policy;
   policy.fail_open = conf & 64;
   policy.fail_finish = conf & 128;
@@ -133,6 +153,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(o.empty(), "output after the session closed");
       FUZZ_CHECK(policy.finished + policy.aborted == before, "queue traffic after the session closed");
     }
+    FUZZ_CHECK(policy.auth_failed < 3 || s.closed(), "a fourth AUTH attempt allowed");
     go_aheads += count_354(o);
     FUZZ_CHECK(go_aheads == policy.opened, "a 354 without its own queue, or a queue without a 354");
     out += o;

@@ -24,9 +24,19 @@ std::optional<Relay> find_route(const std::vector<std::string>& lines, std::stri
       if (colon == std::string::npos) continue;  // qmail's constmap ignores such lines
       if (reactor::lowercase(std::string_view(line).substr(0, colon)) != key) continue;
       std::string value = line.substr(colon + 1);
-      if (value.empty()) return std::nullopt;  // "domain:" = route by MX
       Relay r;
       r.port = default_port;
+      // sagredo's auth form: "relay:port|user|password". The credentials go
+      // first, so a ':' in a password is never read as a port.
+      if (size_t bar = value.find('|'); bar != std::string::npos) {
+        std::string cred = value.substr(bar + 1);
+        value.resize(bar);
+        size_t bar2 = cred.find('|');
+        r.auth = true;
+        r.user = cred.substr(0, bar2);
+        if (bar2 != std::string::npos) r.password = cred.substr(bar2 + 1);
+      }
+      if (value.empty()) return std::nullopt;  // "domain:" = route by MX
       size_t pc = value.find(':');
       if (pc != std::string::npos) {
         // qmail's scan_ulong: leading digits, anything else ends the number.

@@ -12,15 +12,21 @@
 
 namespace smtp {
 
-/// A relay from smtproutes: host name or IP, and port.
+/// A relay from smtproutes: host name or IP, port, and (sagredo's
+/// `relay:port|user|password` form) credentials for SMTP AUTH.
 struct Relay {
   std::string host;
   unsigned port = 25;
+  bool auth = false;     ///< credentials were given
+  std::string user;
+  std::string password;
 };
 
 /// smtproutes lookup for `host`: the whole name, each suffix from a dot,
 /// then the empty key; first hit wins, case-insensitively. An empty relay
 /// (or no entry) means "route by MX": nullopt. `lines` are control-file entries.
+/// A relay value `relay[:port]|user|password` carries AUTH credentials (the
+/// password is everything after the second `|`).
 std::optional<Relay> find_route(const std::vector<std::string>& lines, std::string_view host,
                                 unsigned default_port);
 
@@ -44,6 +50,7 @@ void order_mx(std::vector<Mx>& mx, unsigned long seed);
 struct Target {
   std::string ip;
   unsigned pref = 0;
+  std::string name = {};  ///< the MX or relay name it came from (the TLS policy key)
 };
 /// Within each preference, IPv4 addresses before IPv6 ones (a stable
 /// reordering: the shuffle of equal preferences stays), so a host whose IPv6

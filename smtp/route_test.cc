@@ -85,3 +85,34 @@ TEST_CASE("route: this host's addresses include IPv6") {
   CHECK(smtp::ipme("127.0.0.1"));
   CHECK_FALSE(smtp::ipme("2001:db8::77"));
 }
+
+TEST_CASE("route: smtproutes credentials (sagredo's relay:port|user|password)") {
+  std::vector<std::string> lines = {"auth.example:smart.example:587|joe|se:cr|et", ":catch.example|u|p",
+                                    "plain.example:10.0.0.2:2525", "mx.example:|u|p", "nopass.example:r.example|solo"};
+  auto r = find_route(lines, "auth.example", 25);
+  REQUIRE(r);
+  CHECK(r->host == "smart.example");
+  CHECK(r->port == 587);
+  CHECK(r->auth);
+  CHECK(r->user == "joe");
+  CHECK(r->password == "se:cr|et");  // ':' and '|' after the user belong to the password
+  r = find_route(lines, "other.example", 25);
+  REQUIRE(r);
+  CHECK(r->host == "catch.example");
+  CHECK(r->port == 25);
+  CHECK(r->auth);
+  CHECK(r->user == "u");
+  CHECK(r->password == "p");
+  r = find_route(lines, "plain.example", 25);  // the old form means what it meant
+  REQUIRE(r);
+  CHECK(r->host == "10.0.0.2");
+  CHECK(r->port == 2525);
+  CHECK_FALSE(r->auth);
+  CHECK_FALSE(find_route(lines, "mx.example", 25));  // empty relay: by MX, credentials unused
+  r = find_route(lines, "nopass.example", 25);
+  REQUIRE(r);
+  CHECK(r->host == "r.example");
+  CHECK(r->auth);
+  CHECK(r->user == "solo");
+  CHECK(r->password.empty());
+}

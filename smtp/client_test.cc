@@ -209,3 +209,192 @@ TEST_CASE("client: addresses that would change the command line never reach the 
   CHECK_FALSE(smtp::wire_safe_address("postmaster bob"));
   CHECK_FALSE(smtp::wire_safe_address(std::string("a\0b@x", 5)));
 }
+
+namespace {
+
+Client make_policy(smtp::TlsPolicy tls, int64_t size = -1, bool auth = false) {
+  smtp::ClientPolicy p;
+  p.tls = tls;
+  p.host = "mx.remote.example";
+  if (tls == smtp::TlsPolicy::required) p.tls_file = "tlshosts/mx.remote.example.pem";
+  p.auth = auth;
+  p.user = "joe";
+  p.password = "secret";
+  Envelope env{"me.example", "alice@me.example", {"bob@remote.example"}};
+  env.size = size;
+  return Client(std::move(env), "192.0.2.5", std::move(p));
+}
+
+// Greeting and the first EHLO with these extension lines.
+void hello(Client& c, const std::string& ext) {
+  c.feed("220 remote.example ESMTP\r\n");
+  CHECK(c.take_output() == "EHLO me.example\r\n");
+  c.feed("250-remote.example\r\n" + ext);
+}
+
+}  // namespace
+
+TEST_CASE("client: STARTTLS offered is used, then EHLO again inside TLS") {
+  Client c = make_policy(smtp::TlsPolicy::opportunistic);
+  hello(c, "250-PIPELINING\r\n250 STARTTLS\r\n");
+  CHECK(c.take_output() == "STARTTLS\r\n");
+  CHECK_FALSE(c.wants_tls());
+  // Bytes after the 220 in the same read are not the server's: dropped.
+  c.feed("220 go ahead\r\n250 injected\r\n");
+  REQUIRE(c.wants_tls());
+  CHECK(c.take_output().empty());
+  c.tls_started();
+  CHECK(c.tls_active());
+  CHECK_FALSE(c.pipelining());  // the plaintext EHLO no longer counts
+  CHECK(c.take_output() == "EHLO me.example\r\n");
+  c.feed("250-remote.example\r\n250 STARTTLS\r\n");  // not offered twice, and never used twice
+  CHECK(c.take_output() == "MAIL FROM:<alice@me.example>\r\n");
+}
+
+TEST_CASE("client: STARTTLS refused under the opportunistic policy continues in plaintext") {
+  Client c = make_policy(smtp::TlsPolicy::opportunistic);
+  hello(c, "250 STARTTLS\r\n");
+  CHECK(c.take_output() == "STARTTLS\r\n");
+  c.feed("454 TLS not available\r\n");
+  CHECK_FALSE(c.wants_tls());
+  CHECK(c.take_output() == "MAIL FROM:<alice@me.example>\r\n");
+  c.feed("250 ok\r\n");
+  CHECK(c.take_output() == "RCPT TO:<bob@remote.example>\r\n");
+}
+
+TEST_CASE("client: the off policy never sends STARTTLS") {
+  Client c = make_policy(smtp::TlsPolicy::off);
+  hello(c, "250 STARTTLS\r\n");
+  CHECK(c.take_output() == "MAIL FROM:<alice@me.example>\r\n");
+}
+
+TEST_CASE("client: required TLS not offered, refused, failed or unverified defers") {
+  SUBCASE("not offered") {
+    Client c = make_policy(smtp::TlsPolicy::required);
+    hello(c, "250 8BITMIME\r\n");
+    CHECK(c.done());
+    CHECK(c.take_output() == "QUIT\r\n");
+    CHECK(c.take_reports() == nul("ZNo TLS achieved while tlshosts/mx.remote.example.pem exists. (#4.7.0)\n|"));
+  }
+  SUBCASE("HELO only") {
+    Client c = make_policy(smtp::TlsPolicy::required);
+    c.feed("220 old\r\n");
+    c.take_output();
+    c.feed("500 what\r\n");
+    CHECK(c.take_output() == "HELO me.example\r\n");
+    c.feed("250 hi\r\n");
+    CHECK(c.done());
+    CHECK(c.take_reports() == nul("ZNo TLS achieved while tlshosts/mx.remote.example.pem exists. (#4.7.0)\n|"));
+  }
+  SUBCASE("refused") {
+    Client c = make_policy(smtp::TlsPolicy::required);
+    hello(c, "250 STARTTLS\r\n");
+    c.take_output();
+    c.feed("454 not now\r\n");
+    CHECK(c.done());
+    CHECK(c.take_output() == "QUIT\r\n");
+    CHECK(c.take_reports() == nul("ZSTARTTLS rejected while tlshosts/mx.remote.example.pem exists. (#4.7.0)\n"
+                                  "Remote host said: 454 not now\n|"));
+  }
+  SUBCASE("handshake failed") {
+    Client c = make_policy(smtp::TlsPolicy::opportunistic);
+    hello(c, "250 STARTTLS\r\n");
+    c.take_output();
+    c.feed("220 go\r\n");
+    REQUIRE(c.wants_tls());
+    c.tls_failed("handshake failed: bad record");
+    CHECK(c.done());
+    CHECK(c.take_output().empty());  // never plaintext after a failed handshake
+    CHECK(c.take_reports() == nul("ZTLS connect failed: handshake failed: bad record. (#4.7.0)\n|"));
+  }
+  SUBCASE("unverified") {
+    Client c = make_policy(smtp::TlsPolicy::required);
+    hello(c, "250 STARTTLS\r\n");
+    c.take_output();
+    c.feed("220 go\r\n");
+    c.tls_unverified("self-signed certificate");
+    CHECK(c.done());
+    CHECK(c.take_output() == "QUIT\r\n");
+    CHECK(c.take_reports() == nul("ZTLS unable to verify server with tlshosts/mx.remote.example.pem: "
+                                  "self-signed certificate. (#4.7.0)\n|"));
+  }
+}
+
+TEST_CASE("client: SIZE too big fails permanently before MAIL; else SIZE= on MAIL") {
+  SUBCASE("too big") {
+    Client c = make_policy(smtp::TlsPolicy::off, 5000);
+    hello(c, "250 SIZE 4096\r\n");
+    CHECK(c.done());
+    CHECK(c.take_output() == "QUIT\r\n");
+    CHECK(c.take_reports() ==
+          nul("DSorry, the message is larger than mx.remote.example's limit of 4096 bytes. (#5.3.4)\n|"));
+  }
+  SUBCASE("fits") {
+    Client c = make_policy(smtp::TlsPolicy::off, 4096);
+    hello(c, "250 SIZE 4096\r\n");
+    CHECK(c.take_output() == "MAIL FROM:<alice@me.example> SIZE=4096\r\n");
+  }
+  SUBCASE("SIZE without a limit") {
+    Client c = make_policy(smtp::TlsPolicy::off, 123456);
+    hello(c, "250 SIZE\r\n");
+    CHECK(c.take_output() == "MAIL FROM:<alice@me.example> SIZE=123456\r\n");
+  }
+  SUBCASE("size unknown") {
+    Client c = make_policy(smtp::TlsPolicy::off);
+    hello(c, "250 SIZE 10\r\n");
+    CHECK(c.take_output() == "MAIL FROM:<alice@me.example>\r\n");
+  }
+}
+
+TEST_CASE("client: AUTH PLAIN and LOGIN to a smarthost, only inside TLS") {
+  auto tls_up = [](Client& c, const std::string& ext) {
+    hello(c, "250 STARTTLS\r\n");
+    CHECK(c.take_output() == "STARTTLS\r\n");
+    c.feed("220 go\r\n");
+    c.tls_started();
+    CHECK(c.take_output() == "EHLO me.example\r\n");
+    c.feed("250-remote.example\r\n" + ext);
+  };
+  SUBCASE("PLAIN preferred") {
+    Client c = make_policy(smtp::TlsPolicy::opportunistic, -1, true);
+    tls_up(c, "250 AUTH LOGIN PLAIN\r\n");
+    CHECK(c.take_output() == "AUTH PLAIN AGpvZQBzZWNyZXQ=\r\n");  // "\0joe\0secret"
+    c.feed("235 ok\r\n");
+    CHECK(c.take_output() == "MAIL FROM:<alice@me.example>\r\n");
+  }
+  SUBCASE("LOGIN, old AUTH= form") {
+    Client c = make_policy(smtp::TlsPolicy::opportunistic, -1, true);
+    tls_up(c, "250 AUTH=LOGIN\r\n");
+    CHECK(c.take_output() == "AUTH LOGIN\r\n");
+    c.feed("334 VXNlcm5hbWU6\r\n");
+    CHECK(c.take_output() == "am9l\r\n");
+    c.feed("334 UGFzc3dvcmQ6\r\n");
+    CHECK(c.take_output() == "c2VjcmV0\r\n");
+    c.feed("235 ok\r\n");
+    CHECK(c.take_output() == "MAIL FROM:<alice@me.example>\r\n");
+  }
+  SUBCASE("wrong password defers") {
+    Client c = make_policy(smtp::TlsPolicy::opportunistic, -1, true);
+    tls_up(c, "250 AUTH PLAIN\r\n");
+    c.take_output();
+    c.feed("535 5.7.8 bad credentials\r\n");
+    CHECK(c.done());
+    CHECK(c.take_reports() == nul("ZAuthentication with mx.remote.example failed. (#4.7.0)\n"
+                                  "Remote host said: 535 5.7.8 bad credentials\n|"));
+  }
+  SUBCASE("no AUTH offered") {
+    Client c = make_policy(smtp::TlsPolicy::opportunistic, -1, true);
+    tls_up(c, "250 8BITMIME\r\n");
+    CHECK(c.done());
+    CHECK(c.take_output() == "QUIT\r\n");
+    CHECK(c.take_reports() ==
+          nul("Zmx.remote.example does not offer AUTH PLAIN or LOGIN, so I cannot authenticate. (#4.7.0)\n|"));
+  }
+  SUBCASE("no TLS: credentials never sent") {
+    Client c = make_policy(smtp::TlsPolicy::opportunistic, -1, true);
+    hello(c, "250 AUTH PLAIN\r\n");
+    CHECK(c.done());
+    CHECK(c.take_output() == "QUIT\r\n");
+    CHECK(c.take_reports() == nul("ZAuthentication not sent: no TLS with mx.remote.example. (#4.7.0)\n|"));
+  }
+}

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "reactor/control.h"
@@ -47,7 +48,30 @@ reactor::Result<RemoteConfig> load_remote_config() {
     if (*p && !*end && v > 0 && v < 65536) c.port = static_cast<unsigned>(v);
   }
   if (const char* d = std::getenv("DNSSERVERS")) c.dns_servers = d;
+  // The qmail-tls patch's client files.
+  auto ciphers = reactor::tls::read_ciphers("control/tlsclientciphers");
+  if (!ciphers) return ciphers.error();
+  c.tls_ciphers = *ciphers;
+  struct stat st;
+  if (::stat("control/clientcert.pem", &st) == 0) c.client_cert = "control/clientcert.pem";
   return c;
+}
+
+TlsPolicy tls_policy_for(const std::string& name, std::string* ca_file) {
+  auto exists = [](const std::string& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0;
+  };
+  // A name from DNS that cannot be a file name never matches a file.
+  std::string n = reactor::lowercase(name);
+  bool usable = !n.empty() && n.find('/') == std::string::npos && n.front() != '.';
+  if (usable && exists("control/tlshosts/" + n + ".pem")) {
+    if (ca_file) *ca_file = "control/tlshosts/" + n + ".pem";
+    return TlsPolicy::required;
+  }
+  if (usable && exists("control/notlshosts/" + n)) return TlsPolicy::off;
+  if (exists("control/tlshosts/exhaustivelist")) return TlsPolicy::off;
+  return TlsPolicy::opportunistic;
 }
 
 std::string perm_dns_text(const std::string& host) {
@@ -94,8 +118,9 @@ void Remote::start() {
     relay_ = true;
     host_ = r->host;
     port_ = r->port;
+    relay_info_ = *r;
   }
-  if (auto ip = ip_literal(host_)) return resolved_targets({{*ip, 0}});
+  if (auto ip = ip_literal(host_)) return resolved_targets({{*ip, 0, relay_ ? host_ : *ip}});
   auto res = Resolver::create(loop_, cfg_.dns_servers.empty() ? nullptr : cfg_.dns_servers.c_str());
   if (!res) return fail(text::kTempDns);
   resolver_ = std::move(*res);
@@ -107,7 +132,7 @@ void Remote::start() {
       case DnsStatus::ok: break;
     }
     std::vector<Target> t;
-    for (auto& ip : a.ips) t.push_back({ip, 0});
+    for (auto& ip : a.ips) t.push_back({ip, 0, host_});
     resolved_targets(std::move(t));
   };
   // A relay is used as the only "MX": its own addresses, no MX lookup.
@@ -132,7 +157,7 @@ void Remote::on_mx(MxAnswer ans) {
       if (--pending_a_ > 0) return;
       std::vector<Target> t;
       for (size_t k = 0; k < mx_.size(); ++k)
-        for (auto& ip : mx_ips_[k]) t.push_back({ip, mx_[k].pref});
+        for (auto& ip : mx_ips_[k]) t.push_back({ip, mx_[k].pref, mx_[k].name});
       if (t.empty()) return fail(soft_a_ ? text::kTempDns : text::kPermNoMx);
       ipv4_first(t);
       resolved_targets(std::move(t));
@@ -168,6 +193,7 @@ void Remote::try_next() {
       return fail(text::kTempOsErr);
     }
     partner_ = t.ip;
+    partner_name_ = t.name;
     int rc = ::connect(sock_, sa->sa(), sa->len);
     if (rc == 0) return on_connect_ready(false);
     if (errno != EINPROGRESS) {
@@ -211,21 +237,89 @@ void Remote::start_session() {
   sock_ = -1;  // the stream owns it now
   stream_ = std::make_unique<reactor::Stream>(loop_, fd, fd, opt);
   Envelope env{cfg_.helohost, sender_, recipients_};
-  client_ = std::make_unique<Client>(std::move(env), partner_);
+  struct stat st;
+  if (::fstat(message_fd_, &st) == 0 && S_ISREG(st.st_mode)) env.size = static_cast<int64_t>(st.st_size);
+  ClientPolicy policy;
+  policy.host = partner_name_;
+  tls_ca_.clear();
+  tls_policy_ = tls_policy_for(partner_name_, &tls_ca_);
+  policy.tls = tls_policy_;
+  if (tls_policy_ == TlsPolicy::required) policy.tls_file = "tlshosts/" + reactor::lowercase(partner_name_) + ".pem";
+  if (relay_ && relay_info_.auth) {
+    policy.auth = true;
+    policy.user = relay_info_.user;
+    policy.password = relay_info_.password;
+  }
+  client_ = std::make_unique<Client>(std::move(env), partner_, std::move(policy));
   stream_->on_data = [this](reactor::Buffer& in) {
-    std::string_view v = in.view();
-    client_->feed(v);
-    in.consume(v.size());
+    if (tls_) {
+      std::string v(in.view());
+      in.consume(v.size());
+      on_cipher(v);
+    } else {
+      std::string_view v = in.view();
+      client_->feed(v);
+      in.consume(v.size());
+    }
     pump();
   };
   auto lost = [this] {
-    client_->connection_lost();
+    // A peer that hangs up in the middle of the handshake failed TLS (as
+    // SSL_connect would say in the patch): still a deferral, never plaintext.
+    if (tls_ && !tls_up_) client_->tls_failed("connection closed during the handshake");
+    else client_->connection_lost();
     pump();
   };
   stream_->on_eof = lost;
   stream_->on_error = [lost](reactor::StreamError, int) { lost(); };
   stream_->on_drain = [this] { pump(); };
   stream_->start();
+  // smtps (the qmail-tls patch): port 465 is TLS from the first byte.
+  if (port_ == 465) {
+    start_tls();
+    pump();
+  }
+}
+
+// The TLS session for STARTTLS or smtps: a fresh client context (the CA of
+// tlshosts/<host>.pem when required, else no verification is enforced),
+// and the ClientHello on its way.
+void Remote::start_tls() {
+  auto ctx = reactor::tls::Context::client(cfg_.client_cert, tls_ca_, cfg_.tls_ciphers);
+  if (!ctx) return client_->tls_failed(ctx.error().text);
+  bool verify = tls_policy_ == TlsPolicy::required;
+  // SNI and the name check want a host name, never an address.
+  std::string sni = ip_literal(partner_name_) ? std::string() : partner_name_;
+  tls_ = std::make_unique<reactor::tls::Session>(*ctx, reactor::tls::Session::Role::client, sni, verify);
+  tls_up_ = false;
+  std::string plain;
+  if (!tls_->read(plain)) return client_->tls_failed(tls_->error());
+  flush_cipher();
+}
+
+void Remote::on_cipher(std::string_view bytes) {
+  tls_->put_cipher(bytes);
+  std::string plain;
+  bool ok = tls_->read(plain);
+  flush_cipher();
+  if (!ok) {
+    if (!tls_up_) return client_->tls_failed(tls_->error());
+    return client_->connection_lost();
+  }
+  if (!tls_up_ && tls_->handshake_done()) {
+    tls_up_ = true;
+    if (tls_policy_ == TlsPolicy::required)
+      if (auto why = tls_->verify_error()) return client_->tls_unverified(*why);
+    client_->tls_started();
+  }
+  if (!plain.empty()) client_->feed(plain);
+  if (tls_->peer_closed()) client_->connection_lost();
+}
+
+void Remote::flush_cipher() {
+  if (!tls_ || stream_->closed()) return;
+  std::string c = tls_->take_cipher();
+  if (!c.empty()) stream_->write(c);
 }
 
 // Moves bytes: the machine's commands to the socket, and (while DATA runs)
@@ -237,8 +331,20 @@ void Remote::pump() {
   constexpr size_t kHighWater = 256u << 10;
   for (;;) {
     std::string out = client_->take_output();
-    if (!out.empty() && !stream_->closed()) stream_->write(out);
+    if (!out.empty() && !stream_->closed()) {
+      if (!tls_) {
+        stream_->write(out);
+      } else if (tls_->write(out)) {
+        flush_cipher();
+      } else if (!client_->done()) {
+        client_->connection_lost();
+      }
+    }
     if (client_->done() || stream_->closed()) break;
+    if (client_->wants_tls() && !tls_) {
+      start_tls();
+      continue;
+    }
     if (!client_->wants_body() || stream_->pending_output() >= kHighWater) break;
     char buf[64u << 10];
     ssize_t n = reactor::read_some(message_fd_, buf, sizeof buf);
@@ -256,6 +362,10 @@ void Remote::pump() {
 void Remote::finish_session() {
   output_ += client_->take_reports();
   finished_ = true;
+  if (tls_ && tls_up_) {
+    tls_->shutdown();
+    flush_cipher();
+  }
   // QUIT is already written (or queued): qmail does not wait for its answer.
   stream_->close();
   loop_.break_loop();

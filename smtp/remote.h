@@ -1,7 +1,9 @@
 #pragma once
 // One run of qmail-remote(8): control files, routing (smtproutes, MX, A),
 // connection attempts with timeoutconnect and tcpto, then the SMTP session
-// (smtp::Client) on a reactor::Stream, streaming the message from an fd.
+// (smtp::Client) on a reactor::Stream, streaming the message from an fd;
+// STARTTLS or implicit TLS through a reactor::tls::Session between the two,
+// with the qmail-tls patch's per-host policy (control/tlshosts/...).
 
 #include <memory>
 #include <string>
@@ -10,6 +12,7 @@
 #include "reactor/loop.h"
 #include "reactor/result.h"
 #include "reactor/stream.h"
+#include "reactor/tls.h"
 #include "smtp/client.h"
 #include "smtp/dns.h"
 #include "smtp/route.h"
@@ -24,7 +27,15 @@ struct RemoteConfig {
   double timeout_remote = 1200;     ///< control/timeoutremote
   unsigned port = 25;               ///< $SMTPPORT, else 25; an smtproutes port wins
   std::string dns_servers;          ///< $DNSSERVERS, else /etc/resolv.conf
+  std::string tls_ciphers;          ///< control/tlsclientciphers ("" = OpenSSL's default)
+  std::string client_cert;          ///< "control/clientcert.pem" if it exists, else ""
 };
+
+/// The qmail-tls patch's client policy for the host named `name` (cwd =
+/// QMAILHOME): tlshosts/<name>.pem → required (that file names the CA);
+/// notlshosts/<name> → off; tlshosts/exhaustivelist → off for hosts
+/// without a .pem; else opportunistic. `ca_file` gets the .pem's path.
+TlsPolicy tls_policy_for(const std::string& name, std::string* ca_file);
 
 /// Reads the control files (cwd = QMAILHOME) and the environment. An error
 /// means qmail's "Unable to read control files".
@@ -75,6 +86,9 @@ class Remote {
   void try_next();
   void on_connect_ready(bool timed_out);
   void start_session();
+  void start_tls();
+  void on_cipher(std::string_view bytes);
+  void flush_cipher();
   void pump();
   void finish_session();
 
@@ -86,6 +100,7 @@ class Remote {
   int message_fd_;
   bool relay_ = false;
   unsigned port_;
+  Relay relay_info_;            ///< the smtproutes entry (credentials) if relay_
   std::unique_ptr<Resolver> resolver_;
   std::vector<Target> targets_;
   size_t next_target_ = 0;
@@ -97,10 +112,16 @@ class Remote {
   int sock_ = -1;
   bool was_there_ = false;
   std::string partner_;
+  std::string partner_name_;    ///< MX or relay name of partner_ (TLS policy key)
   std::unique_ptr<reactor::Io> connect_io_;
   std::unique_ptr<reactor::Timer> connect_timer_;
   std::unique_ptr<reactor::Stream> stream_;
   std::unique_ptr<Client> client_;
+  // TLS on the current connection: policy, CA file and the session.
+  TlsPolicy tls_policy_ = TlsPolicy::off;
+  std::string tls_ca_;
+  std::unique_ptr<reactor::tls::Session> tls_;
+  bool tls_up_ = false;         ///< handshake finished
   bool pumping_ = false;
   bool finished_ = false;
   std::string output_;

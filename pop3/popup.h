@@ -22,7 +22,7 @@ struct PopupAction {
 struct PopupTls {
   bool available = false;  ///< a certificate is loaded (control/servercert.pem)
   bool active = false;     ///< TLS already runs (POP3S, or after STLS)
-  bool force = false;      ///< $FORCETLS: no USER/PASS/APOP before TLS
+  bool force = false;      ///< $FORCETLS not 0: no USER/PASS/APOP before TLS
 };
 
 /// The authorization phase of one POP3 connection.

@@ -96,7 +96,7 @@ TEST_CASE("popup: STLS offered, accepted once, state starts afresh") {
   CHECK(a.reply == "-ERR TLS already active\r\n");
 }
 
-TEST_CASE("popup: FORCETLS refuses logins until TLS runs") {
+TEST_CASE("popup: FORCETLS (the default with a certificate) refuses logins until TLS runs") {
   PopupTls tls;
   tls.available = true;
   tls.force = true;

@@ -29,11 +29,6 @@ void log_line(const std::string& text) {
   reactor::write_all(2, line);
 }
 
-bool env_on(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v && std::string_view(v) != "0";
-}
-
 // One write that takes what the fd accepts now; false on a hard error.
 bool send_some(int fd, std::string& buf) {
   ssize_t n = ::write(fd, buf.data(), buf.size());
@@ -149,7 +144,10 @@ int relay(reactor::tls::Session& tls, int sock_in, int sock_out, int plain, int 
 PopupTlsConfig load_tls_config() {
   PopupTlsConfig cfg;
   cfg.implicit = std::getenv("POP3S") != nullptr;
-  cfg.force = env_on("FORCETLS");
+  // As qmail-smtpd's AUTH: no password in plaintext once TLS is on offer,
+  // unless a rule says FORCETLS=0.
+  const char* force = std::getenv("FORCETLS");
+  cfg.force = !(force && std::string_view(force) == "0");
   auto tls = reactor::tls::server_setup(queue::home_path(kServerCert), queue::home_path("control/tlsserverciphers"),
                                         cfg.implicit);
   if (!tls)

@@ -38,8 +38,10 @@ class Pop3TlsTest(Pop3Base):
         self.serve_pop()
         p = poplib.POP3("127.0.0.1", self.port, timeout=20)
         self.assertIn("STLS", p.capa())
-        self.assertIn("USER", p.capa())
+        # FORCETLS by default: USER only after STLS.
+        self.assertNotIn("USER", p.capa())
         p.stls(context=self.ctx)
+        self.assertIn("USER", p.capa())
         self.assertIn(p.sock.version(), ("TLSv1.2", "TLSv1.3"))
         self.assertNotIn("STLS", p.capa())
         with self.assertRaises(poplib.error_proto):
@@ -74,7 +76,7 @@ class Pop3TlsTest(Pop3Base):
         self.assertIn(b"\r\nUSER\r\n", r.stdout)
 
     def test_pipelined_after_stls_is_dropped_and_forcetls(self):
-        self.serve_pop(extra_env={"FORCETLS": "1"})
+        self.serve_pop()
         s, f = self.raw()
         self.assertTrue(f.readline().startswith(b"+OK"))
         s.sendall(b"CAPA\r\n")
@@ -97,6 +99,30 @@ class Pop3TlsTest(Pop3Base):
         tls.sendall(b"PASS " + PASSWORD.encode() + b"\r\n")
         self.assertTrue(tf.readline().startswith(b"-ERR"))
         tls.close()
+
+    def test_forcetls_0_allows_plaintext_and_mpop_over_tls(self):
+        self.mail(2)
+        self.serve_pop(extra_env={"FORCETLS": "0"})
+        p = poplib.POP3("127.0.0.1", self.port, timeout=20)
+        self.assertIn("USER", p.capa())
+        p.user(self.login("alice"))
+        p.pass_(PASSWORD)
+        self.assertEqual(p.stat()[0], 2)
+        p.quit()
+        # mpop, a client no one here wrote, over STLS with the test CA, keeping the mail.
+        self.serve_pop()
+        rc = os.path.join(self.t.base, "mpoprc")
+        with open(rc, "w") as f:
+            f.write(f"account default\nhost 127.0.0.1\nport {self.port}\nuser {self.login('alice')}\n"
+                    f"password {PASSWORD}\ntls on\ntls_starttls on\ntls_trust_file {self.ca}\n"
+                    f"tls_host_override {FQDN}\nauth user\nkeep on\nonly_new off\n"
+                    f"uidls_file {self.t.base}/mpop-uidls\ndelivery mbox {self.t.base}/mpop.mbox\n")
+        os.chmod(rc, 0o600)
+        r = subprocess.run(["mpop", "-C", rc, "-q"], capture_output=True, timeout=60,
+                           env={"HOME": self.t.base, "PATH": "/usr/bin:/bin"})
+        self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        with open(os.path.join(self.t.base, "mpop.mbox"), "rb") as f:
+            self.assertEqual(f.read().count(b"\nSubject: msg"), 2)
 
     def test_no_certificate_no_stls_and_handshake_failure_logged(self):
         self.serve_pop()

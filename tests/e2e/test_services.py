@@ -145,6 +145,10 @@ class ServiceTest(evq.TreeTest):
         self.assertIn('-- "${IP:-0}" "${PORT:-110}" ' +
                       f"{self.t.bin}/qmail-popup \"$host\" /bin/checkpassword {self.t.bin}/qmail-pop3d Maildir", run)
         self.assertEqual(open(os.path.join(p, "env/PORT")).read(), "110\n")
+        self.assertFalse(os.path.exists(os.path.join(p, "env/POP3S")))
+        p995 = os.path.join(self.t.base, "pop3s")
+        self.conf("qmail-pop3d-conf", "/bin/checkpassword", "qmaild", "qmaill", p995, "0", "995")
+        self.assertEqual(open(os.path.join(p995, "env/POP3S")).read(), "1\n")
         self.assertTrue(os.path.exists(os.path.join(p, "tcp.cdb")))
         s = os.path.join(self.t.base, "send")
         self.conf("qmail-send-conf", "qmaill", s)

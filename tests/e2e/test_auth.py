@@ -120,6 +120,43 @@ class AuthTest(Pop3Base):
             code, text = s.getreply()
             self.assertEqual((code, text), (421, b"too many failed authentications, closing connection (#4.7.0)"))
 
+    def test_the_checkpassword_gets_what_the_patches_give_it(self):
+        # A checkpassword that records its fd 3 and its argv, then accepts.
+        rec = os.path.join(self.t.base, "rec")
+        os.makedirs(rec)
+        os.chmod(rec, 0o1777)
+        script = os.path.join(self.t.base, "recordpw")
+        with open(script, "w") as f:
+            f.write("#!/usr/bin/python3\nimport os, sys\n"
+                    f"out = os.path.join({rec!r}, str(len(os.listdir({rec!r}))))\n"
+                    "data = b''\nwhile True:\n    b = os.read(3, 4096)\n    if not b: break\n    data += b\n"
+                    "open(out, 'wb').write(repr((data, sys.argv[1:], os.read(0, 10))).encode())\n")
+        os.chmod(script, 0o755)
+        self.checker = script
+        _, port = self.serve(env={"SMTPAUTH": "+cram"})
+        with self.tls_session(port) as s:
+            self.assertEqual(s.esmtp_features["auth"].split(), ["LOGIN", "PLAIN", "CRAM-MD5"])
+            s.user, s.password = "amy", "pass word"
+            self.assertEqual(s.auth("PLAIN", s.auth_plain)[0], 235)
+        with self.tls_session(port) as s:
+            s.user, s.password = "amy", "pass word"
+            self.assertEqual(s.auth("LOGIN", s.auth_login, initial_response_ok=False)[0], 235)
+        with self.tls_session(port) as s:
+            s.user, s.password = "amy", "pass word"
+            code, challenge = s.docmd("AUTH", "CRAM-MD5")
+            self.assertEqual(code, 334)
+            import base64
+            chal = base64.b64decode(challenge)
+            # "<pid.time@host>", the host from the command line.
+            self.assertRegex(chal.decode(), r"^<\d+\.\d+@" + FQDN.replace(".", r"\.") + ">$")
+            code, _ = s.docmd(base64.b64encode(b"amy 0123456789abcdef0123456789abcdef").decode())
+            self.assertEqual(code, 235)
+        got = [eval(open(os.path.join(rec, str(i))).read()) for i in range(3)]
+        self.assertEqual(got[0], (b"amy\0pass word\0\0", ["/bin/true"], b""))
+        self.assertEqual(got[1], (b"amy\0pass word\0\0", ["/bin/true"], b""))
+        self.assertEqual(got[2], (b"amy\0" + b"0123456789abcdef0123456789abcdef\0" + chal + b"\0",
+                                  ["/bin/true"], b""))
+
     def test_submission_requires_auth(self):
         # The submission service of doc/recipes.md: SMTPAUTH="!".
         _, port = self.serve(env={"SMTPAUTH": "!"})

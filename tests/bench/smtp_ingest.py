@@ -2,7 +2,9 @@
 """SMTP ingest benchmark: messages per second that qmail-smtpd (under our
 tcpserver) accepts into the queue, with N concurrent smtplib sessions each
 sending its share of the messages over one connection (like Postfix's
-smtp-source), plus the resident memory of one idle qmail-smtpd process.
+smtp-source), plus the memory of one idle qmail-smtpd process (RSS and
+PSS), in plaintext and after STARTTLS: the difference is what an idle TLS
+session costs (OpenSSL's session state; its buffers are released while idle).
 qmail-send is not running, so only reception and queueing are measured.
 
   python3 tests/bench/smtp_ingest.py [--messages 5000] [--size 2048] [--sessions 1,10,50]
@@ -13,6 +15,7 @@ import argparse
 import os
 import smtplib
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -50,24 +53,50 @@ def run(port, sessions, messages, msg):
     return elapsed, errors
 
 
-def idle_rss(port, server_pid):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.recv(100)  # the greeting: qmail-smtpd is up and waiting
-    rss = None
+def memory(pid):
+    """(RSS kB, PSS kB) of process `pid`."""
+    vals = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("Rss", "Pss"):
+                vals[k] = int(v.split()[0])
+    return vals["Rss"], vals["Pss"]
+
+
+def idle_memory(port, server_pid, tls_ca=None):
+    """Memory of the qmail-smtpd serving one idle connection: after the
+    greeting, or (tls_ca given) after EHLO, STARTTLS and EHLO again."""
+    before = set(children(server_pid))
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    if tls_ca:
+        s.ehlo("bench")
+        s.starttls(context=ssl.create_default_context(cafile=tls_ca))
+        s.ehlo("bench")
     deadline = time.monotonic() + 10
-    while rss is None and time.monotonic() < deadline:
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open(f"/proc/{pid}/status") as f:
-                    st = dict(l.split(":", 1) for l in f if ":" in l)
-                if st["PPid"].strip() == str(server_pid) and st["Name"].strip() == "qmail-smtpd":
-                    rss = st["VmRSS"].strip()
-            except (OSError, KeyError):
-                pass
-    s.close()
-    return rss
+    pids = []
+    while not pids and time.monotonic() < deadline:
+        pids = [p for p in children(server_pid) if p not in before]
+    s.noop()  # the session is idle between commands, as a client thinking
+    try:
+        return memory(pids[0]) if pids else None
+    finally:
+        s.quit()
+
+
+def children(server_pid):
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                st = dict(l.split(":", 1) for l in f if ":" in l)
+            if st["PPid"].strip() == str(server_pid) and st["Name"].strip() == "qmail-smtpd":
+                out.append(pid)
+        except (OSError, KeyError):
+            pass
+    return out
 
 
 def main():
@@ -88,7 +117,18 @@ def main():
             elapsed, errors = run(port, n, a.messages, msg)
             print(f"{n:3d} sessions: {a.messages / elapsed:8.1f} msg/s ({elapsed:.2f} s)"
                   + (f"  {len(errors)} errors, first: {errors[0]}" if errors else ""))
-        print(f"idle qmail-smtpd RSS: {idle_rss(port, svc.proc.pid)}")
+        from test_tls import make_cert
+        cert = t.path("control", "servercert.pem")
+        make_cert(cert, evq.FQDN)
+        ca = os.path.join(t.base, "ca.pem")
+        with open(cert) as f, open(ca, "w") as out:
+            out.write(f.read().split("-----BEGIN PRIVATE KEY-----")[0])
+        svc, port = t.serve("qmail-smtpd", opts=("-R", "-H", "-c", "200"))
+        plain = idle_memory(port, svc.proc.pid)
+        tls = idle_memory(port, svc.proc.pid, tls_ca=ca)
+        print(f"idle qmail-smtpd, plaintext: RSS {plain[0]} kB, PSS {plain[1]} kB")
+        print(f"idle qmail-smtpd, after STARTTLS: RSS {tls[0]} kB, PSS {tls[1]} kB"
+              f" (TLS adds {tls[0] - plain[0]} kB RSS, {tls[1] - plain[1]} kB PSS)")
     finally:
         t.cleanup()
 

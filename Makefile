@@ -8,6 +8,8 @@
 #                              (programs are rebuilt for DIR when it changes;
 #                              DEFAULTDELIVERY=... FQDN=... for a new tree)
 #   make bench        measure local delivery, SMTP ingest, remote delivery, POP3
+#   make bench-compare  SMTP ingest of evqmail (root install) and a private
+#                     Postfix side by side, with ratios (root; installs postfix)
 #   make fuzz         build the fuzz harnesses with clang's libFuzzer (build-fuzz/)
 #                     and run each for FUZZ_SECONDS (default 60)
 #
@@ -57,7 +59,7 @@ UNIT      := $(BUILD)/bin/unit-tests
 FUZZ_CC   := $(filter-out tests/fuzz/replay.cc,$(wildcard tests/fuzz/*.cc))
 FUZZERS   := $(patsubst tests/fuzz/%.cc,$(BUILD)/fuzz/%,$(FUZZ_CC))
 
-.PHONY: all progs check asan run setup bench deps clean unit fuzz fuzzers
+.PHONY: all progs check asan run setup bench bench-compare deps clean unit fuzz fuzzers
 all: $(PROGS) $(UNIT) $(FUZZERS)
 progs: $(PROGS)
 
@@ -160,11 +162,16 @@ run: deps
 setup: progs
 	BUILD=$(BUILD) sh scripts/setup "$(QMAILHOME)" "$(or $(DEFAULTDELIVERY),./Maildir/)" $(FQDN)
 
-bench: all
+bench: bench-compare
 	BUILD=$(BUILD) python3 tests/bench/local_rate.py
 	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/smtp_ingest.py
 	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/remote_rate.py
 	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/pop3_rate.py
+
+# evqmail (a root system tree) against a private Postfix, side by side.
+bench-compare: all
+	sh scripts/deps bench || true
+	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/compare.py
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -63,7 +63,7 @@ class CrashTest(evq.TreeTest):
         # A last clean run delivers whatever is left.
         t.signal(signal.SIGALRM)
 
-        def ids():
+        def ids(counts=None):
             seen = set()
             for sub in ("new", "cur"):
                 d = os.path.join(md, sub)
@@ -75,11 +75,19 @@ class CrashTest(evq.TreeTest):
                         continue
                     if m:
                         seen.add(int(m.group(1)))
+                        if counts is not None:
+                            counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + 1
             return seen
 
         evq.wait_for(lambda: len(ids()) >= N, timeout=40, interval=0.2,
                      what=f"{N} distinct messages delivered\n" + t.log()[-2000:])
-        self.assertEqual(ids(), set(range(N)))
+        counts = {}
+        self.assertEqual(ids(counts), set(range(N)))
+        # A figure, not a limit: deliveries repeated because qmail-send died
+        # between a delivery and its done mark (issue "Speed I": goal <= 0.5 %).
+        twice = sum(c - 1 for c in counts.values())
+        print(f"\ncrash test: {N} messages, {kills} kills, {twice} delivered again "
+              f"({100.0 * twice / N:.2f} %)", flush=True)
         # Empty but for debris: a kill between "unlink info" and qmail-clean's
         # removal of mess/S/N leaves a file that, as in qmail, only the
         # 36-hour cleanup (queue.md 4.8) removes. At most one per kill.

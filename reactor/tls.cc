@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -182,7 +183,13 @@ Session::Session(std::shared_ptr<Context> ctx, Role role, std::string sni, bool 
     SSL_set_accept_state(ssl_);
   } else {
     SSL_set_connect_state(ssl_);
-    if (!sni.empty()) {
+    unsigned char addr[16];
+    bool is_ip = inet_pton(AF_INET, sni.c_str(), addr) == 1 || inet_pton(AF_INET6, sni.c_str(), addr) == 1;
+    if (is_ip) {
+      // No SNI for an address (RFC 6066 3); the certificate must name the
+      // address in a subjectAltName IP entry.
+      if (verify) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), sni.c_str());
+    } else if (!sni.empty()) {
       SSL_set_tlsext_host_name(ssl_, sni.c_str());
       if (verify) SSL_set1_host(ssl_, sni.c_str());
     }

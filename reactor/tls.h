@@ -80,7 +80,8 @@ Result<ServerSetup> server_setup(const std::string& cert_file, const std::string
 class Session {
  public:
   enum class Role { server, client };
-  /// `sni`: the name a client asks for (and verifies, with `verify`).
+  /// `sni`: the name a client asks for (and verifies, with `verify`); an IP
+  /// address is not sent, and with `verify` must be in the certificate.
   Session(std::shared_ptr<Context> ctx, Role role, std::string sni = {}, bool verify = false);
   ~Session();
   Session(const Session&) = delete;

@@ -47,7 +47,8 @@ void make_cert(const std::string& file, const std::string& name) {
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
   X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
-  std::string san = "DNS:" + name;
+  bool ip = name.find_first_not_of("0123456789.") == std::string::npos;
+  std::string san = (ip ? "IP:" : "DNS:") + name;
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, san.c_str());
   REQUIRE(ext);
   X509_add_ext(x, ext, -1);
@@ -121,6 +122,23 @@ TEST_CASE("tls: the client sees a certificate that does not fit the name") {
     pump(client, server, cp, sp);
     REQUIRE(client.handshake_done());
     CHECK(client.verify_error().has_value());
+  }
+}
+
+TEST_CASE("tls: a certificate for an address is checked against the address") {
+  TmpDir d;
+  make_cert(d.path + "/cert.pem", "192.0.2.9");
+  auto sctx = Context::server(d.path + "/cert.pem");
+  REQUIRE(sctx);
+  auto cctx = Context::client({}, d.path + "/cert.pem");
+  REQUIRE(cctx);
+  for (auto [addr, ok] : {std::pair<const char*, bool>{"192.0.2.9", true}, {"192.0.2.10", false}}) {
+    Session server(*sctx, Session::Role::server);
+    Session client(*cctx, Session::Role::client, addr, true);
+    std::string sp, cp;
+    pump(client, server, cp, sp);
+    REQUIRE(client.handshake_done());
+    CHECK(client.verify_error().has_value() == !ok);
   }
 }
 

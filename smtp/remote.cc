@@ -294,8 +294,10 @@ void Remote::start_tls() {
   auto ctx = reactor::tls::Context::client(cfg_.client_cert, tls_ca_, cfg_.tls_ciphers);
   if (!ctx) return client_->tls_failed(ctx.error().text);
   bool verify = tls_policy_ == TlsPolicy::required;
-  // SNI and the name check want a host name, never an address.
-  std::string sni = ip_literal(partner_name_) ? std::string() : partner_name_;
+  // The name asked for and checked: the MX or relay name, or the address
+  // (reactor/tls sends no SNI for an address and checks it against the
+  // certificate's IP entries).
+  std::string sni = partner_name_.empty() ? partner_ : partner_name_;
   tls_ = std::make_unique<reactor::tls::Session>(*ctx, reactor::tls::Session::Role::client, sni, verify);
   tls_up_ = false;
   std::string plain;

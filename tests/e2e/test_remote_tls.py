@@ -158,6 +158,27 @@ class RemoteTlsTest(evq.TreeTest):
         self.assertTrue(r[-1].startswith(f"K{SINK_IP} accepted message."), r)
         self.assertTrue(rec.messages[0]["tls"])
 
+    def test_tlshosts_for_an_address_checks_the_address(self):
+        # A relay given by address: tlshosts/<address>.pem, and the
+        # certificate must name the address (subjectAltName IP).
+        ipcert = os.path.join(self.t.base, "ip.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "2", "-subj", f"/CN={SINK_IP}", "-addext", f"subjectAltName=IP:{SINK_IP}",
+                        "-keyout", ipcert + ".key", "-out", ipcert], check=True, capture_output=True, timeout=60)
+        with open(ipcert + ".key") as k, open(ipcert, "a") as c:
+            c.write(k.read())
+        self.trust(ipcert, name=SINK_IP)
+        rec = self.sink(ipcert)
+        self.t.control("smtproutes", f"mxd.example:{SINK_IP}\n")
+        r = self.remote("mxd.example", "bob@mxd.example")
+        self.assertTrue(r[-1].startswith(f"K{SINK_IP} accepted message."), r)
+        self.assertTrue(rec.messages[0]["tls"])
+        # The same authority file but a certificate naming 127.0.0.1 only.
+        self.trust(self.good, name=SINK_IP)
+        self.sink(self.good)
+        r = self.remote("mxd.example", "bob@mxd.example")
+        self.assertRegex(r[-1], r"^ZTLS unable to verify server with tlshosts/" + re.escape(SINK_IP) + r"\.pem: ")
+
     def test_tlshosts_wrong_ca_defers_and_stays_queued(self):
         self.trust(self.other, name=SINK_IP)
         rec = self.sink(self.good)

@@ -5,10 +5,11 @@ Builds a private tree (tests/e2e/evq.py), starts qmail-send, injects N
 one-recipient messages of about 2 KB with a few concurrent injectors — once
 through bin/qmail-queue directly and once through qmail-inject, each on a
 fresh tree — and measures messages per second from the first injection until
-all N are in the recipient's Maildir.  Prints the figures and the peak RSS of
-qmail-send (VmHWM).
+all N are in the recipient's Maildir; then (drain) queues N with qmail-send
+stopped and times the drain of that backlog from qmail-start on.  Prints the
+figures and the peak RSS of qmail-send (VmHWM).
 
-  python3 tests/bench/local_rate.py [--count N] [--injectors K] [--mode queue|inject|both]
+  python3 tests/bench/local_rate.py [--count N] [--injectors K] [--mode queue|inject|drain|both|all]
 
 Run as root it re-executes itself as the unprivileged account `evqcheck`
 (private trees are single-user trees, queue/home.h)."""
@@ -62,7 +63,8 @@ def run_mode(evq, mode, count, injectors):
     try:
         home = t.add_user("bench")
         maildir = os.path.join(home, "Maildir")
-        t.start()
+        if mode != "drain":
+            t.start()
         env = t.env(USER="bench", LOGNAME="bench")
         rcpt = f"bench@{evq.FQDN}"
         envelope = f"Fbench@{evq.FQDN}\0T{rcpt}\0\0".encode()
@@ -70,7 +72,7 @@ def run_mode(evq, mode, count, injectors):
 
         def one(i):
             data = body(i)
-            if mode == "queue":
+            if mode in ("queue", "drain"):
                 r, w = os.pipe()
                 os.write(w, envelope)
                 os.close(w)
@@ -98,6 +100,9 @@ def run_mode(evq, mode, count, injectors):
         t_inj = time.monotonic() - t0
         if errors:
             raise SystemExit(f"injection failed: {errors[0]}")
+        if mode == "drain":
+            t0 = time.monotonic()
+            t.start()
         deadline = time.monotonic() + max(120.0, count / 20.0)
         new = os.path.join(maildir, "new")
         while len(os.listdir(new)) < count:
@@ -117,21 +122,25 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--count", type=int, default=5000, help="messages per mode (default 5000)")
     ap.add_argument("--injectors", type=int, default=4, help="concurrent injectors (default 4)")
-    ap.add_argument("--mode", choices=("queue", "inject", "both"), default="both")
+    ap.add_argument("--mode", choices=("queue", "inject", "drain", "both", "all"), default="all")
     args = ap.parse_args()
     rc, evq = enter(__file__)
     if evq is None:
         return rc
-    modes = ["queue", "inject"] if args.mode == "both" else [args.mode]
+    modes = {"both": ["queue", "inject"], "all": ["queue", "inject", "drain"]}.get(args.mode, [args.mode])
     print(f"evqmail local delivery benchmark: {args.count} messages of ~2 KB, one recipient each, "
           f"{args.injectors} concurrent injectors, build {os.environ['EVQ_BUILD']}")
     for m in modes:
         r = run_mode(evq, m, args.count, args.injectors)
-        via = "bin/qmail-queue" if m == "queue" else "bin/qmail-inject"
         hwm = f"{r['hwm_kb']} kB" if r["hwm_kb"] is not None else "n/a"
-        print(f"{via:17s} {r['count']} msgs: injected in {r['inject_s']:.2f}s "
-              f"({r['inject_rate']:.0f}/s), all in Maildir after {r['total_s']:.2f}s "
-              f"=> {r['rate']:.0f} msgs/s; qmail-send peak RSS {hwm}")
+        if m == "drain":
+            print(f"{'backlog drain':17s} {r['count']} msgs queued with qmail-send stopped: all in Maildir "
+                  f"{r['total_s']:.2f}s after qmail-start => {r['rate']:.0f} msgs/s; qmail-send peak RSS {hwm}")
+        else:
+            via = "bin/qmail-queue" if m == "queue" else "bin/qmail-inject"
+            print(f"{via:17s} {r['count']} msgs: injected in {r['inject_s']:.2f}s "
+                  f"({r['inject_rate']:.0f}/s), all in Maildir after {r['total_s']:.2f}s "
+                  f"=> {r['rate']:.0f} msgs/s; qmail-send peak RSS {hwm}")
         sys.stdout.flush()
     return 0
 

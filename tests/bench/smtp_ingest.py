@@ -117,12 +117,8 @@ def main():
             elapsed, errors = run(port, n, a.messages, msg)
             print(f"{n:3d} sessions: {a.messages / elapsed:8.1f} msg/s ({elapsed:.2f} s)"
                   + (f"  {len(errors)} errors, first: {errors[0]}" if errors else ""))
-        from test_tls import make_cert
-        cert = t.path("control", "servercert.pem")
-        make_cert(cert, evq.FQDN)
-        ca = os.path.join(t.base, "ca.pem")
-        with open(cert) as f, open(ca, "w") as out:
-            out.write(f.read().split("-----BEGIN PRIVATE KEY-----")[0])
+        from test_tls import install_server_cert
+        _, ca = install_server_cert(t, owner=None, mode=0o644)
         svc, port = t.serve("qmail-smtpd", opts=("-R", "-H", "-c", "200"))
         plain = idle_memory(port, svc.proc.pid)
         tls = idle_memory(port, svc.proc.pid, tls_ca=ca)

@@ -12,7 +12,7 @@ import time
 
 import evq
 from test_pop3 import PASSWORD, Pop3Base
-from test_tls import client_context, make_cert
+from test_tls import client_context, install_server_cert
 
 FQDN = evq.FQDN
 
@@ -21,13 +21,7 @@ class AuthTest(Pop3Base):
 
     def setUp(self):
         super().setUp()
-        self.cert = self.t.path("control", "servercert.pem")
-        make_cert(self.cert, FQDN)
-        self.t.chown(self.cert, "qmaild", "qmail")
-        os.chmod(self.cert, 0o640)
-        self.ca = os.path.join(self.t.base, "ca.pem")
-        with open(self.cert) as f, open(self.ca, "w") as out:
-            out.write(f.read().split("-----BEGIN PRIVATE KEY-----")[0])
+        self.cert, self.ca = install_server_cert(self.t)
         self.home = self.mail_user("amy")
         self.user = self.login("amy")
         self.maildir = os.path.join(self.home, "Maildir")

@@ -10,7 +10,7 @@ import subprocess
 import evq
 from evq import wait_for
 from test_pop3 import FQDN, PASSWORD, Pop3Base, files, proc_ids, settle
-from test_tls import make_cert
+from test_tls import install_server_cert
 
 
 class Pop3TlsTest(Pop3Base):
@@ -19,12 +19,8 @@ class Pop3TlsTest(Pop3Base):
         super().setUp()
         self.home = self.mail_user("alice")
         self.md = os.path.join(self.home, "Maildir")
-        self.cert = self.t.path("control", "servercert.pem")
-        make_cert(self.cert, FQDN)
-        os.chmod(self.cert, 0o600)
-        self.ca = os.path.join(self.t.base, "ca.pem")
-        with open(self.cert) as f, open(self.ca, "w") as out:
-            out.write(f.read().split("-----BEGIN PRIVATE KEY-----")[0])
+        # qmail-popup reads it as root, before the relay drops to qmaild.
+        self.cert, self.ca = install_server_cert(self.t, owner=None, mode=0o600)
         self.ctx = ssl.create_default_context(cafile=self.ca)
 
     def mail(self, n):

@@ -107,14 +107,8 @@ class ServiceTest(evq.TreeTest):
         self.assertEqual(self.conf("qmail-smtpd-conf", "qmaild", "qmaill", "rel", check=False).returncode, 111)
 
     def test_submission_conf_runs_a_submission_service(self):
-        from test_tls import client_context, make_cert
-        cert = self.t.path("control", "servercert.pem")
-        make_cert(cert, evq.FQDN)
-        self.t.chown(cert, "qmaild", "qmail")
-        os.chmod(cert, 0o640)
-        ca = os.path.join(self.t.base, "ca.pem")
-        with open(cert) as f, open(ca, "w") as out:
-            out.write(f.read().split("-----BEGIN PRIVATE KEY-----")[0])
+        from test_tls import client_context, install_server_cert
+        _, ca = install_server_cert(self.t)
         port = evq.free_port()
         d = os.path.join(self.t.base, "submission")
         self.conf("qmail-submission-conf", "qmaild", "qmaill", d, "127.0.0.1", str(port))

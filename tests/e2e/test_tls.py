@@ -28,6 +28,21 @@ def make_cert(path, name):
             os.unlink(path + part)
 
 
+def install_server_cert(t, owner=("qmaild", "qmail"), mode=0o640):
+    """control/servercert.pem for the tree's FQDN (by default readable by
+    qmail-smtpd's uid and no one else, as the qmail-tls patch asks; `owner`
+    None keeps the creator's) and a CA file trusting it; returns (cert, ca)."""
+    cert = t.path("control", "servercert.pem")
+    make_cert(cert, FQDN)
+    if owner:
+        t.chown(cert, *owner)
+    os.chmod(cert, mode)
+    ca = os.path.join(t.base, "ca.pem")
+    with open(cert) as f, open(ca, "w") as out:
+        out.write(f.read().split("-----BEGIN PRIVATE KEY-----")[0])
+    return cert, ca
+
+
 def client_context(cafile):
     ctx = ssl.create_default_context(cafile=cafile)
     ctx.check_hostname = True
@@ -40,14 +55,7 @@ class TlsTest(evq.TreeTest):
         super().setUp()
         self.home = self.t.add_user("joe")
         self.maildir = os.path.join(self.home, "Maildir")
-        self.cert = self.t.path("control", "servercert.pem")
-        make_cert(self.cert, FQDN)
-        # As the qmail-tls patch asks: readable by qmail-smtpd's uid, no one else.
-        self.t.chown(self.cert, "qmaild", "qmail")
-        os.chmod(self.cert, 0o640)
-        self.ca = os.path.join(self.t.base, "ca.pem")
-        with open(self.cert) as f, open(self.ca, "w") as out:
-            out.write(f.read().split("-----BEGIN PRIVATE KEY-----")[0])
+        self.cert, self.ca = install_server_cert(self.t)
 
     def serve(self, env=None):
         tcpserver = None if os.path.exists(os.path.join(self.t.bin, "tcpserver")) else "/usr/bin/tcpserver"

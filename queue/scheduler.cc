@@ -61,6 +61,15 @@ void Scheduler::log_status() const {
 
 bool Scheduler::getinfo(MsgId id, std::string& sender, std::time_t& birth) const {
   std::string p = path(Dir::info, id);
+  if (auto k = known_.find(id); k != known_.end()) {
+    // The sender cannot change; the birth can (an administrator may touch
+    // info/N to give a message more time, FAQ 7.3), so it is stat'ed anew.
+    struct stat st;
+    if (::stat(p.c_str(), &st) != 0) return false;
+    sender = k->second.sender;
+    birth = st.st_mtime;
+    return true;
+  }
   reactor::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return false;
   struct stat st;
@@ -180,6 +189,7 @@ void Scheduler::job_close(int j) {
   --jobs_used_;
   Entry e{job.retry, job.id};
   int c = job.channel;
+  job.chan.reset();
   if (job.hiteof && !job.numtodo) {
     Dir d = c == 0 ? Dir::local : Dir::remote;
     if (::unlink(path(d, job.id).c_str()) != 0) {
@@ -227,12 +237,12 @@ void Scheduler::del_start(int j, off_t pos, const std::string& recip) {
   log_status();
 }
 
-void Scheduler::mark_done(int c, MsgId id, off_t pos) {
-  Dir d = c == 0 ? Dir::local : Dir::remote;
+void Scheduler::mark_done(int j, off_t pos) {
+  Job& job = jobs_[static_cast<size_t>(j)];
+  Dir d = job.channel == 0 ? Dir::local : Dir::remote;
   // Overwrite the record's T with D; no fsync: a crash may repeat a delivery, never lose one.
-  reactor::UniqueFd fd(::open(path(d, id).c_str(), O_WRONLY | O_CLOEXEC));
-  if (fd.valid() && ::pwrite(fd.get(), "D", 1, pos) == 1) return;
-  warn("trouble marking " + rel(d, id) + "; message will be delivered twice!");
+  if (job.chan.valid() && ::pwrite(job.chan.get(), "D", 1, pos) == 1) return;
+  warn("trouble marking " + rel(d, job.id) + "; message will be delivered twice!");
 }
 
 void Scheduler::on_report(int c, const queue::proto::Report& rep) {
@@ -249,12 +259,14 @@ void Scheduler::on_report(int c, const queue::proto::Report& rep) {
     status = 'D';
     text += "I'm not going to try again; this message has been in the queue too long.\n";
   }
-  world_.log->report(d.delid, status, text);
+  // The done mark comes first (after the bounce entry a failure needs), so
+  // that a crash repeats as few finished deliveries as it can.
   if (status == 'K' || status == 'D') {
     if (status == 'D') add_bounce(job.id, d.recip, text);
-    mark_done(c, job.id, d.pos);
+    mark_done(d.job, d.pos);
     --job.numtodo;
   }
+  world_.log->report(d.delid, status, text);
   int j = d.job;
   d.used = false;
   d.recip.clear();
@@ -283,18 +295,21 @@ bool Scheduler::pass_step(int c) {
     pqchan_[c].pop();
     std::string sender;
     std::time_t birth;
-    auto data = reactor::read_file(path(d, e.id), 16u << 20);
-    if (!data || !getinfo(e.id, sender, birth)) {
+    // Read once; kept open for the done marks of this pass's deliveries.
+    reactor::UniqueFd fd(::open(path(d, e.id).c_str(), O_RDWR | O_CLOEXEC));
+    std::string data;
+    if (!fd.valid() || !reactor::read_all(fd.get(), data, 16u << 20) || !getinfo(e.id, sender, birth)) {
       warn("trouble opening " + rel(d, e.id) + "; will try again later");
       pqchan_[c].push({now + kSleepSysfail, e.id});
       return true;
     }
     p.active = true;
     p.id = e.id;
-    p.data = std::move(*data);
+    p.data = std::move(data);
     p.pos = 0;
     p.job = job_open(e.id, c);
     Job& job = jobs_[static_cast<size_t>(p.job)];
+    job.chan = std::move(fd);
     job.retry = next_retry(birth, now, c);
     job.dying = is_dying(birth, now, controls_.queuelifetime);
     job.sender = sender;
@@ -348,6 +363,7 @@ bool Scheduler::step() {
     messdone(id);
     did = true;
   }
+  if (!exitasap_) did |= finish_step();
   return did;
 }
 
@@ -363,8 +379,11 @@ std::time_t Scheduler::next_wakeup() {
       if (!pass_[c].active && !pqchan_[c].empty()) at(pqchan_[c].top().dt);
   if (!pqfail_.empty()) at(pqfail_.top().dt);
   if (!pqdone_.empty()) at(pqdone_.top().dt);
-  if (tododir_ || todo_wanted_ || cleanup_active_) return now;
-  at(next_todo_run_);
+  // While a batch syncs, a new todo run waits for its completion (which pumps).
+  bool todo_ready = todo_syncing_ ? tododir_ && todo_batch_.size() < kTodoBatch
+                                  : tododir_ || todo_wanted_ || !todo_batch_.empty();
+  if (todo_ready || cleanup_active_ || (!foop_busy_ && !fin_.empty())) return now;
+  if (!todo_syncing_) at(next_todo_run_);
   at(cleanup_time_);
   return w;
 }

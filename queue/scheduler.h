@@ -5,15 +5,19 @@
 // CleanService, BounceInjector) so tests run it without fork or sleep.
 
 #include <ctime>
+#include <deque>
 #include <dirent.h>
+#include <functional>
 #include <queue>
 #include <string>
 #include <sys/types.h>
+#include <unordered_map>
 #include <vector>
 
 #include "queue/controls.h"
 #include "queue/layout.h"
 #include "queue/send_log.h"
+#include "reactor/fd.h"
 #include "reactor/result.h"
 #include "queue/spawn_proto.h"
 
@@ -44,6 +48,22 @@ class CleanService {
   virtual ~CleanService() = default;
   /// Sends "todo/N" or "foop/N"; 1 on '+', 0 on '!', -1 if the connection is lost.
   virtual int clean(const std::string& request) = 0;
+  /// Several requests at once (pipelined where the service can); one answer each, in order.
+  virtual std::vector<int> clean_many(const std::vector<std::string>& requests);
+  /// Sends requests without waiting; `done` gets the answers in order later (fewer
+  /// than requested if the connection is lost), possibly before this returns.
+  virtual void clean_async(std::vector<std::string> requests, std::function<void(std::vector<int>)> done) {
+    done(clean_many(requests));
+  }
+};
+
+/// Makes written files durable (group commit): `done(ok)` runs on the
+/// scheduler's thread once every file in `fds` is on disk, or with false
+/// if that cannot be said; possibly before sync() returns.
+class Syncer {
+ public:
+  virtual ~Syncer() = default;
+  virtual void sync(std::vector<int> fds, std::function<void(bool ok)> done) = 0;
 };
 
 /// Queues a composed bounce through qmail-queue.
@@ -64,6 +84,7 @@ struct SchedulerWorld {
   BounceInjector* injector;
   const SendLog* log;
   std::string queue_dir = ".";  ///< QMAILHOME/queue (qmail-send runs inside it)
+  Syncer* syncer = nullptr;     ///< nullptr: fsync each file on the spot
 };
 
 /// qmail-send's state: one instance per process, driven by an event loop.
@@ -125,6 +146,7 @@ class Scheduler {
     int numtodo = 0;
     bool hiteof = false;
     bool dying = false;
+    reactor::UniqueFd chan;  ///< the channel file, open for marking records done
   };
   struct Delivery {
     bool used = false;
@@ -146,15 +168,31 @@ class Scheduler {
   void warn(const std::string& text) const { world_.log->line("warning: " + text); }
   void apply_concurrency();
 
+  // A message whose info and channel files are written and await their sync.
+  struct TodoItem {
+    MsgId id = 0;
+    bool has[2] = {false, false};
+    reactor::UniqueFd fds[3];  ///< info, local, remote
+  };
+  // What this run knows of a message it took from todo/, so that passes and
+  // completion need not read it back (bounded; absent entries are read from disk).
+  struct Known {
+    std::string sender;
+    bool bounce = false;  ///< bounce/N was written in this run
+  };
+
   // todo (scheduler_todo.cc)
   bool todo_step();
   void todo_one(MsgId id);
+  void todo_submit();
+  void todo_synced(std::vector<TodoItem> items, bool ok);
+  void todo_cleaned(const std::vector<TodoItem>& items, const std::vector<int>& answers);
   // passes and deliveries (scheduler.cc)
   void pqadd(MsgId id);
   bool pass_step(int c);
   bool del_avail(int c) const;
   void del_start(int j, off_t pos, const std::string& recip);
-  void mark_done(int c, MsgId id, off_t pos);
+  void mark_done(int job, off_t pos);
   int job_open(MsgId id, int c);
   void job_close(int j);
   bool job_avail() const { return jobs_used_ < numjobs_; }
@@ -163,7 +201,9 @@ class Scheduler {
   void add_bounce(MsgId id, const std::string& recip, const std::string& report);
   bool inject_bounce(MsgId id);
   void messdone(MsgId id);
-  bool clean(const std::string& req);
+  bool finish_step();
+  void clean(const std::string& req);
+  void clean_async(std::vector<std::string> reqs, std::function<void(const std::vector<int>&)> done);
   bool cleanup_step();
 
   SchedulerWorld world_;
@@ -188,6 +228,11 @@ class Scheduler {
   std::string todo_cur_ = "todo";           ///< directory being read: todo or todo/S
   std::vector<std::string> todo_subdirs_;   ///< split (big-todo) subdirectories still to read
   std::time_t next_todo_run_ = 0;
+  std::vector<TodoItem> todo_batch_;        ///< written, waiting for the next sync
+  bool todo_syncing_ = false;               ///< a batch is being made durable and cleaned
+  std::unordered_map<MsgId, Known> known_;
+  std::deque<MsgId> fin_;                   ///< finished messages whose info/N and mess/N are to go
+  bool foop_busy_ = false;                  ///< a foop/N is with qmail-clean
 
   // periodic cleanup of mess/
   bool cleanup_active_ = false;
@@ -200,5 +245,7 @@ constexpr std::time_t kSleepTodo = 1500;     ///< todo/ is read at least every 2
 constexpr std::time_t kSleepCleanup = 76431; ///< time between mess/ cleanups
 constexpr std::time_t kSleepSysfail = 123;   ///< retry delay after a system failure
 constexpr std::time_t kOssified = 129600;    ///< 36 hours: debris age in mess/
+constexpr size_t kTodoBatch = 64;            ///< todo entries made durable together at most
+constexpr size_t kMaxKnown = 4096;           ///< messages whose info is kept in memory
 
 }  // namespace queue

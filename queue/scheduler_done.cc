@@ -2,6 +2,7 @@
 // periodic cleanup of mess/ (queue.md 4.6-4.9).
 #include <cerrno>
 #include <fcntl.h>
+#include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,25 +44,45 @@ bool delivered_locally(const Controls& c, std::string_view recip) {
 }
 }  // namespace
 
-bool Scheduler::clean(const std::string& req) {
-  if (!clean_alive_) return false;
-  int r = world_.cleaner->clean(req);
-  if (r < 0) {
-    clean_alive_ = false;
-    world_.log->line("alert: oh no! lost qmail-clean connection! dying...");
-    exitasap_ = true;
-    return false;
+std::vector<int> CleanService::clean_many(const std::vector<std::string>& reqs) {
+  std::vector<int> out;
+  for (const std::string& r : reqs) {
+    out.push_back(clean(r));
+    if (out.back() < 0) break;
   }
-  if (r == 0) {
-    warn("qmail-clean unable to clean up " + req);
-    return false;
-  }
-  return true;
+  return out;
+}
+
+// qmail-clean's answers come back through the loop; nothing waits for them.
+void Scheduler::clean_async(std::vector<std::string> reqs,
+                            std::function<void(const std::vector<int>&)> done) {
+  if (!clean_alive_) return done({});
+  auto sent = std::make_shared<std::vector<std::string>>(reqs);
+  world_.cleaner->clean_async(std::move(reqs), [this, sent, done](std::vector<int> out) {
+    for (size_t i = 0; i < sent->size(); ++i) {
+      int r = i < out.size() ? out[i] : -1;
+      if (r < 0) {
+        if (clean_alive_) {
+          clean_alive_ = false;
+          world_.log->line("alert: oh no! lost qmail-clean connection! dying...");
+          exitasap_ = true;
+        }
+        break;
+      }
+      if (r == 0) warn("qmail-clean unable to clean up " + (*sent)[i]);
+    }
+    done(out);
+  });
+}
+
+void Scheduler::clean(const std::string& req) {
+  clean_async({req}, [](const std::vector<int>&) {});
 }
 
 void Scheduler::add_bounce(MsgId id, const std::string& recip, const std::string& report) {
   std::string text = bounce_entry(strip_vdom_prefix(controls_, recip), report);
   std::string fn = path(Dir::bounce, id);
+  if (auto k = known_.find(id); k != known_.end()) k->second.bounce = true;
   // The report must never be dropped: like qmail, wait for the disk to recover.
   for (;;) {
     reactor::UniqueFd fd(::open(fn.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
@@ -74,6 +95,8 @@ void Scheduler::add_bounce(MsgId id, const std::string& recip, const std::string
 bool Scheduler::inject_bounce(MsgId id) {
   std::string sender;
   std::time_t birth;
+  // A message this run took from todo/ has a bounce/N only if it wrote one.
+  if (auto k = known_.find(id); k != known_.end() && !k->second.bounce) return true;
   if (!getinfo(id, sender, birth)) return false;
   sender = bounce_target(sender);
   std::string bfn = path(Dir::bounce, id);
@@ -158,12 +181,25 @@ void Scheduler::messdone(MsgId id) {
   }
   if (!inject_bounce(id)) return retry();
   world_.log->line("end msg " + std::to_string(id));
-  if (::unlink(path(Dir::info, id).c_str()) != 0) {
+  known_.erase(id);
+  fin_.push_back(id);
+}
+
+bool Scheduler::finish_step() {
+  // One removal at a time: info/N goes only when its foop/N is sent, so a
+  // crash strands at most the one mess/N that qmail-clean had not removed yet.
+  if (foop_busy_ || fin_.empty()) return false;
+  MsgId id = fin_.front();
+  fin_.pop_front();
+  if (::unlink(path(Dir::info, id).c_str()) != 0 && errno != ENOENT) {
     warn("unable to unlink " + rel(Dir::info, id) + "; will try again later");
-    return retry();
+    pqdone_.push({world_.clock->now() + kSleepSysfail, id});
+    return true;
   }
   // No info, no todo: the message is gone as far as we care; mess/ goes via qmail-clean.
-  clean("foop/" + std::to_string(id));
+  foop_busy_ = true;
+  clean_async({"foop/" + std::to_string(id)}, [this](const std::vector<int>&) { foop_busy_ = false; });
+  return true;
 }
 
 bool Scheduler::cleanup_step() {

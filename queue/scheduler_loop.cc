@@ -7,8 +7,14 @@
 #include <ctime>
 #include <csignal>
 #include <fcntl.h>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <thread>
 #include <unistd.h>
 
 #include "queue/qq.h"
@@ -100,17 +106,175 @@ class PipeSpawner : public Spawner {
   std::unique_ptr<reactor::Io> wio_[2], rio_[2];
 };
 
-// qmail-clean answers quickly; like qmail-send we wait for its one byte.
+// qmail-clean answers each request with one byte, in order. Requests are
+// written at once (a whole batch in one write) and the answers read as they
+// come, so the loop never waits for qmail-clean's unlinks.
 class PipeCleaner : public CleanService {
  public:
-  int clean(const std::string& req) override {
-    std::string msg = req;
-    msg += '\0';
-    if (!reactor::write_all(kCleanOut, msg)) return -1;
-    char ch;
-    if (reactor::read_some(kCleanIn, &ch, 1) != 1) return -1;
-    return ch == '+' ? 1 : 0;
+  explicit PipeCleaner(reactor::Loop& loop)
+      : io_(loop, [this](int) {
+          readable();
+          if (after) after();
+        }) {
+    reactor::set_nonblock(kCleanIn);
+    io_.start(kCleanIn, EV_READ);
   }
+  std::function<void()> after;  ///< runs after answers were handed back
+  int clean(const std::string& req) override {
+    std::vector<int> r = clean_many({req});
+    return r.empty() ? -1 : r[0];
+  }
+  // Synchronous: waits for every answer (and any still owed to earlier requests).
+  std::vector<int> clean_many(const std::vector<std::string>& reqs) override {
+    std::vector<int> out;
+    bool finished = false;
+    clean_async(reqs, [&](std::vector<int> r) { out = std::move(r); finished = true; });
+    while (!finished && alive_) {
+      struct pollfd p = {kCleanIn, POLLIN, 0};
+      if (::poll(&p, 1, -1) < 0 && errno != EINTR) lost();
+      else readable();
+    }
+    return out;
+  }
+  void clean_async(std::vector<std::string> reqs, std::function<void(std::vector<int>)> done) override {
+    if (!alive_) return done({});
+    std::string msg;
+    for (const std::string& r : reqs) {
+      msg += r;
+      msg += '\0';
+    }
+    if (!reactor::write_all(kCleanOut, msg)) {
+      lost();
+      return done({});
+    }
+    waiting_.push_back(Waiting{reqs.size(), {}, std::move(done)});
+  }
+
+ private:
+  struct Waiting {
+    size_t want;
+    std::vector<int> got;
+    std::function<void(std::vector<int>)> done;
+  };
+  void readable() {
+    char buf[512];
+    ssize_t r = ::read(kCleanIn, buf, sizeof buf);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (r <= 0) return lost();
+    for (ssize_t i = 0; i < r; ++i) {
+      if (waiting_.empty()) break;  // an answer nobody asked for
+      Waiting& w = waiting_.front();
+      w.got.push_back(buf[i] == '+' ? 1 : 0);
+      if (w.got.size() == w.want) {
+        Waiting fin = std::move(w);
+        waiting_.pop_front();
+        fin.done(std::move(fin.got));
+      }
+    }
+  }
+  // Every request still owed an answer gets what came (the scheduler dies then).
+  void lost() {
+    alive_ = false;
+    io_.stop();
+    std::deque<Waiting> w;
+    w.swap(waiting_);
+    for (Waiting& x : w) x.done(std::move(x.got));
+  }
+  reactor::Io io_;
+  bool alive_ = true;
+  std::deque<Waiting> waiting_;
+};
+
+// Group commit off the loop thread: one worker makes each batch durable with
+// a single syncfs(2) of the queue's filesystem (one journal commit for every
+// file of the batch; since Linux 5.8 it reports writeback errors), and the
+// loop learns of finished batches through an eventfd. A filesystem without
+// syncfs gets an fsync per file.
+class ThreadSyncer : public Syncer {
+ public:
+  explicit ThreadSyncer(reactor::Loop& loop) : io_(loop, [this](int) { finished(); }) {
+    efd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (efd_.valid()) io_.start(efd_.get(), EV_READ);
+  }
+  ~ThreadSyncer() override {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (worker_.joinable()) worker_.join();
+  }
+  std::function<void()> after;  ///< runs after finished batches were handed back
+  void sync(std::vector<int> fds, std::function<void(bool)> done) override {
+    if (!efd_.valid() || !start_worker()) return done(sync_now(fds));
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      todo_.push_back(Batch{std::move(fds), std::move(done), false});
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  struct Batch {
+    std::vector<int> fds;
+    std::function<void(bool)> done;
+    bool ok;
+  };
+  static bool sync_now(const std::vector<int>& fds) {
+    if (fds.empty()) return true;
+    if (::syncfs(fds[0]) == 0) return true;
+    if (errno != ENOSYS && errno != EINVAL) return false;
+    for (int fd : fds)
+      if (::fsync(fd) != 0) return false;
+    return true;
+  }
+  bool start_worker() {
+    if (worker_.joinable()) return true;
+    // The worker takes no signals: they belong to the loop.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    try {
+      worker_ = std::thread([this] { work(); });
+    } catch (...) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return worker_.joinable();
+  }
+  void work() {
+    std::unique_lock<std::mutex> g(mu_);
+    for (;;) {
+      cv_.wait(g, [this] { return stop_ || !todo_.empty(); });
+      if (stop_) return;
+      Batch b = std::move(todo_.front());
+      todo_.pop_front();
+      g.unlock();
+      b.ok = sync_now(b.fds);
+      g.lock();
+      done_.push_back(std::move(b));
+      std::uint64_t one = 1;
+      [[maybe_unused]] ssize_t w = ::write(efd_.get(), &one, sizeof one);
+    }
+  }
+  void finished() {
+    std::uint64_t n;
+    [[maybe_unused]] ssize_t r = ::read(efd_.get(), &n, sizeof n);
+    std::deque<Batch> ready;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      ready.swap(done_);
+    }
+    for (Batch& b : ready) b.done(b.ok);
+    if (!ready.empty() && after) after();
+  }
+
+  reactor::UniqueFd efd_;
+  reactor::Io io_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> todo_, done_;
+  bool stop_ = false;
+  std::thread worker_;
 };
 
 class QqInjector : public BounceInjector {
@@ -141,7 +305,9 @@ class SendLoop {
       : control_dir_(std::move(control_dir)),
         log_([](std::string_view s) { reactor::write_all(kLogFd, s); }),
         spawner_(loop_, cap),
-        sched_(SchedulerWorld{&clock_, &spawner_, &cleaner_, &injector_, &log_, "."},
+        cleaner_(loop_),
+        syncer_(loop_),
+        sched_(SchedulerWorld{&clock_, &spawner_, &cleaner_, &injector_, &log_, ".", &syncer_},
                std::move(controls), cap),
         trigger_io_(loop_, [this](int) { on_trigger(); }),
         timer_(loop_, [this] { pump(); }),
@@ -150,6 +316,8 @@ class SendLoop {
         hup_(loop_, SIGHUP, [this] { reread(); pump(); }) {
     spawner_.sched = &sched_;
     spawner_.after = [this] { pump(); };
+    syncer_.after = [this] { pump(); };
+    cleaner_.after = [this] { pump(); };
   }
 
   int run() {
@@ -218,6 +386,7 @@ class SendLoop {
   PipeSpawner spawner_;
   PipeCleaner cleaner_;
   QqInjector injector_;
+  ThreadSyncer syncer_;
   Scheduler sched_;
   reactor::UniqueFd trigger_r_, trigger_w_;
   reactor::Io trigger_io_;

@@ -47,6 +47,25 @@ struct FakeCleaner : queue::CleanService {
   }
 };
 
+// Holds every batch until the test lets it finish, as a syncer thread would.
+struct FakeSyncer : queue::Syncer {
+  struct Batch {
+    std::vector<int> fds;
+    std::function<void(bool)> done;
+  };
+  std::vector<Batch> pending;
+  size_t batches = 0;
+  void sync(std::vector<int> fds, std::function<void(bool)> done) override {
+    ++batches;
+    pending.push_back({std::move(fds), std::move(done)});
+  }
+  void finish(bool ok = true) {
+    auto p = std::move(pending);
+    pending.clear();
+    for (auto& b : p) b.done(ok);
+  }
+};
+
 struct Injected {
   std::string sender, recipient, head, mess, tail;
 };
@@ -279,4 +298,91 @@ TEST_CASE("scheduler: VERP sender per recipient and lost spawner") {
   CHECK(f.logtext.find("alert: oh no! lost spawn connection! dying...\n") != std::string::npos);
   CHECK(f.s->exiting());
   CHECK(f.s->can_exit());
+}
+
+TEST_CASE("scheduler: todo entries are made durable in batches before qmail-clean removes them") {
+  Fixture f;
+  FakeSyncer sync;
+  queue::Controls c = f.s->controls();
+  unsigned cap[2] = {120, 120};
+  f.s = std::make_unique<queue::Scheduler>(
+      queue::SchedulerWorld{&f.clock, &f.spawner, &f.cleaner, &f.injector, &f.log, f.dir, &sync}, c, cap);
+  const int n = static_cast<int>(queue::kTodoBatch) + 10;
+  for (int i = 1; i <= n; ++i) f.queue_msg(static_cast<queue::MsgId>(100 + i), "Fa@b.example\0Tjoe@me.example\0"s);
+  f.s->trigger();
+  f.run();
+  // The first entry syncs alone; the next batch fills up behind it and waits.
+  REQUIRE(sync.pending.size() == 1);
+  CHECK(sync.pending[0].fds.size() == 2);  // info and local
+  CHECK(f.cleaner.reqs.empty());
+  CHECK(f.spawner.sent.empty());
+  int todo = 0, info = 0;
+  for (int i = 1; i <= n; ++i) {
+    todo += f.exists("todo/" + std::to_string(100 + i));
+    info += f.exists("info/" + queue::split_name(static_cast<queue::MsgId>(100 + i)));
+  }
+  CHECK(todo == n);
+  CHECK(info == static_cast<int>(queue::kTodoBatch) + 1);
+  // A trigger during the sync does not start a second run over the same entries.
+  f.s->trigger();
+  f.run();
+  CHECK(sync.pending.size() == 1);
+  sync.finish();
+  REQUIRE(f.cleaner.reqs.size() == 1);
+  CHECK_FALSE(f.exists(f.cleaner.reqs[0]));
+  f.run();
+  REQUIRE(sync.pending.size() == 1);
+  CHECK(sync.pending[0].fds.size() == 2 * queue::kTodoBatch);
+  CHECK(f.spawner.sent.size() == 1);  // the first message is being delivered meanwhile
+  f.report(0, 0, 'K', "did 1\n");
+  CHECK(f.logtext.find("delivery 1: success") != std::string::npos);
+  sync.finish();
+  f.run();
+  sync.finish();
+  f.run();
+  CHECK(sync.batches == 3);
+  CHECK(f.cleaner.reqs.size() == static_cast<size_t>(n) + 1);  // + foop of the delivered one
+  for (int i = 1; i <= n; ++i) CHECK_FALSE(f.exists("todo/" + std::to_string(100 + i)));
+  CHECK(f.spawner.sent.size() == 11);  // the first, then concurrencylocal
+}
+
+TEST_CASE("scheduler: a failed sync leaves todo/N for the next run") {
+  Fixture f;
+  FakeSyncer sync;
+  queue::Controls c = f.s->controls();
+  unsigned cap[2] = {120, 120};
+  f.s = std::make_unique<queue::Scheduler>(
+      queue::SchedulerWorld{&f.clock, &f.spawner, &f.cleaner, &f.injector, &f.log, f.dir, &sync}, c, cap);
+  f.queue_msg(46, "Fann@b.example\0Tjoe@me.example\0"s);
+  f.s->trigger();
+  f.run();
+  sync.finish(false);
+  f.run();
+  CHECK(f.logtext.find("warning: trouble fsyncing info/0/46\n") != std::string::npos);
+  CHECK(f.exists("todo/46"));
+  CHECK(f.cleaner.reqs.empty());
+  CHECK(f.spawner.sent.empty());
+  f.s->trigger();
+  f.run();
+  sync.finish();
+  f.run();
+  CHECK_FALSE(f.exists("todo/46"));
+  REQUIRE(f.spawner.sent.size() == 1);
+  f.report(0, 0, 'K', "did 1\n");
+  CHECK(f.logtext.find("end msg 46\n") != std::string::npos);
+}
+
+TEST_CASE("scheduler: a delivery is marked done before its report is logged") {
+  Fixture f;
+  f.queue_msg(46, "Fann@b.example\0Tjoe@me.example\0Tbob@me.example\0"s);
+  f.s->trigger();
+  f.run();
+  REQUIRE(f.spawner.sent.size() == 2);
+  std::string local_at_log;
+  f.log = queue::SendLog([&](std::string_view s) {
+    f.logtext += s;
+    if (s.find("delivery 1: success") != std::string_view::npos) local_at_log = f.read("local/0/46");
+  });
+  f.report(0, 0, 'K', "did 1\n");
+  CHECK(local_at_log == "Djoe@me.example\0Tbob@me.example\0"s);
 }

@@ -9,7 +9,13 @@ all N are in the recipient's Maildir; then (drain) queues N with qmail-send
 stopped and times the drain of that backlog from qmail-start on.  Prints the
 figures and the peak RSS of qmail-send (VmHWM).
 
-  python3 tests/bench/local_rate.py [--count N] [--injectors K] [--mode queue|inject|drain|both|all]
+--mode send measures qmail-send alone: the backlog is drained with
+bin/qmail-lspawn replaced by tests/bench/nullspawn.cc (compiled here), which
+answers every delivery at once, so the figure is the rate of qmail-send's
+own work per message (todo processing, scheduling, completion, qmail-clean).
+It is not part of "all".
+
+  python3 tests/bench/local_rate.py [--count N] [--injectors K] [--mode queue|inject|drain|send|both|all]
 
 Run as root it re-executes itself as the unprivileged account `evqcheck`
 (private trees are single-user trees, queue/home.h)."""
@@ -58,12 +64,32 @@ def vmhwm_kb(pid):
     return None
 
 
+def nullspawn(dest):
+    """Compiles tests/bench/nullspawn.cc to `dest`."""
+    subprocess.run([os.environ.get("CXX", "c++"), "-O2", "-o", dest, os.path.join(HERE, "nullspawn.cc")],
+                   check=True)
+
+
+def queue_files(t):
+    """Messages still known to the queue (info/ and todo/ entries)."""
+    n = 0
+    for d in ("info", "todo"):
+        for _, _, files in os.walk(t.path("queue", d)):
+            n += len(files)
+    return n
+
+
 def run_mode(evq, mode, count, injectors):
     t = evq.Tree()
     try:
         home = t.add_user("bench")
         maildir = os.path.join(home, "Maildir")
-        if mode != "drain":
+        if mode == "send":
+            lspawn = os.path.join(t.bin, "qmail-lspawn")
+            os.unlink(lspawn)
+            nullspawn(lspawn)
+            t.control("concurrencylocal", "120\n")
+        if mode not in ("drain", "send"):
             t.start()
         env = t.env(USER="bench", LOGNAME="bench")
         rcpt = f"bench@{evq.FQDN}"
@@ -72,7 +98,7 @@ def run_mode(evq, mode, count, injectors):
 
         def one(i):
             data = body(i)
-            if mode in ("queue", "drain"):
+            if mode in ("queue", "drain", "send"):
                 r, w = os.pipe()
                 os.write(w, envelope)
                 os.close(w)
@@ -100,10 +126,19 @@ def run_mode(evq, mode, count, injectors):
         t_inj = time.monotonic() - t0
         if errors:
             raise SystemExit(f"injection failed: {errors[0]}")
-        if mode == "drain":
+        if mode in ("drain", "send"):
             t0 = time.monotonic()
             t.start()
         deadline = time.monotonic() + max(120.0, count / 20.0)
+        if mode == "send":
+            while queue_files(t):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"send: {queue_files(t)} messages left at the deadline\n{t.log()[-2000:]}")
+                time.sleep(0.02)
+            t_all = time.monotonic() - t0
+            hwm = vmhwm_kb(qmail_send_pid(t.send.pid))
+            return {"mode": mode, "count": count, "injectors": injectors, "inject_s": t_inj,
+                    "total_s": t_all, "rate": count / t_all, "inject_rate": count / t_inj, "hwm_kb": hwm}
         new = os.path.join(maildir, "new")
         while len(os.listdir(new)) < count:
             if time.monotonic() > deadline:
@@ -122,7 +157,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--count", type=int, default=5000, help="messages per mode (default 5000)")
     ap.add_argument("--injectors", type=int, default=4, help="concurrent injectors (default 4)")
-    ap.add_argument("--mode", choices=("queue", "inject", "drain", "both", "all"), default="all")
+    ap.add_argument("--mode", choices=("queue", "inject", "drain", "send", "both", "all"), default="all")
     args = ap.parse_args()
     rc, evq = enter(__file__)
     if evq is None:
@@ -133,7 +168,11 @@ def main():
     for m in modes:
         r = run_mode(evq, m, args.count, args.injectors)
         hwm = f"{r['hwm_kb']} kB" if r["hwm_kb"] is not None else "n/a"
-        if m == "drain":
+        if m == "send":
+            print(f"{'qmail-send alone':17s} {r['count']} msgs queued, deliveries answered at once "
+                  f"(nullspawn): queue empty {r['total_s']:.2f}s after qmail-start => {r['rate']:.0f} msgs/s; "
+                  f"qmail-send peak RSS {hwm}")
+        elif m == "drain":
             print(f"{'backlog drain':17s} {r['count']} msgs queued with qmail-send stopped: all in Maildir "
                   f"{r['total_s']:.2f}s after qmail-start => {r['rate']:.0f} msgs/s; qmail-send peak RSS {hwm}")
         else:

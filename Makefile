@@ -8,8 +8,10 @@
 #                              (programs are rebuilt for DIR when it changes;
 #                              DEFAULTDELIVERY=... FQDN=... for a new tree)
 #   make bench        measure local delivery, SMTP ingest, remote delivery, POP3
-#   make bench-compare  SMTP ingest of evqmail (root install) and a private
-#                     Postfix side by side, with ratios (root; installs postfix)
+#   make bench-compare  evqmail (root install) and a private Postfix side by
+#                     side: SMTP ingest, local drain, sendmail end to end,
+#                     remote to a sink, idle session PSS, a 10k queue; ratios
+#                     (root; installs postfix; COMPARE="--messages 1000 --repeat 1")
 #   make fuzz         build the fuzz harnesses with clang's libFuzzer (build-fuzz/)
 #                     and run each for FUZZ_SECONDS (default 60)
 #
@@ -107,7 +109,7 @@ $(foreach m,$(MAIN_CC),$(eval $(call prog_rule,$(m))))
 # Programs started once per message, delivery or connection link the C++
 # runtime statically: the dynamic loader's relocations of libstdc++ were most
 # of a short-lived qmail-remote's CPU time (about 1 ms of 3 per delivery).
-PER_MESSAGE := qmail-queue qmail-local qmail-remote qmail-smtpd qmail-qmtpd qmail-popup qmail-pop3d \
+PER_MESSAGE := qmail-queue qmail-local qmail-getpw qmail-remote qmail-smtpd qmail-qmtpd qmail-popup qmail-pop3d \
                qmail-inject sendmail forward preline condredirect bouncesaying except
 ifeq ($(SANITIZE),)
 $(addprefix $(BUILD)/bin/,$(PER_MESSAGE)): LDFLAGS += -static-libstdc++ -static-libgcc
@@ -164,6 +166,7 @@ setup: progs
 
 bench: bench-compare
 	BUILD=$(BUILD) python3 tests/bench/local_rate.py
+	BUILD=$(BUILD) python3 tests/bench/local_rate.py --mode send
 	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/smtp_ingest.py
 	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/remote_rate.py
 	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/pop3_rate.py
@@ -171,7 +174,7 @@ bench: bench-compare
 # evqmail (a root system tree) against a private Postfix, side by side.
 bench-compare: all
 	sh scripts/deps bench || true
-	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/compare.py
+	EVQ_BUILD=$(abspath $(BUILD)) python3 tests/bench/compare.py $(COMPARE)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -1,10 +1,13 @@
-"""What the benchmarks share: running as the unprivileged test account and
-the standard message body of about 2 KB."""
+"""What the benchmarks share: running as the unprivileged test account,
+the standard message body of about 2 KB and the fast C SMTP sink."""
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 LINE = "The quick brown fox jumps over the lazy dog; evqmail bench line.\n"
 
@@ -46,3 +49,42 @@ def enter(script):
     sys.path.insert(0, os.path.join(src, "tests", "e2e"))
     import evq
     return None, evq
+
+
+def proc_cpu(pid):
+    """(own CPU s, reaped children's CPU s) of a process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    hz = os.sysconf("SC_CLK_TCK")
+    return (int(v[11]) + int(v[12])) / hz, (int(v[13]) + int(v[14])) / hz
+
+
+class CSink:
+    """tests/bench/sink.c compiled (needs cc) and listening on `ip` (a random
+    port, self.port): one epoll process that accepts every message; the count
+    of messages accepted so far is self.count (read from its stdout)."""
+
+    def __init__(self, ip):
+        self.dir = tempfile.mkdtemp(prefix="sink-")
+        exe = os.path.join(self.dir, "sink")
+        subprocess.run(["cc", "-O2", "-o", exe, os.path.join(HERE, "sink.c")], check=True)
+        self.proc = subprocess.Popen([exe, ip], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.port = int(self.proc.stdout.readline().split()[1])
+        self.count = 0
+        self.max_sessions = "?"
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.count = int(line)
+
+    def cpu(self):
+        return proc_cpu(self.proc.pid)[0]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.reader.join(5)
+        shutil.rmtree(self.dir, ignore_errors=True)

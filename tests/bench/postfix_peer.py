@@ -19,7 +19,7 @@ trace     unix  -       -       n       -       0       bounce
 verify    unix  -       -       n       -       1       verify
 flush     unix  n       -       n       1000?   0       flush
 proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
+smtp      unix  -       -       n       -       {smtp_maxproc:<7} smtp
 relay     unix  -       -       n       -       -       smtp
 showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
@@ -48,15 +48,26 @@ class Postfix:
     stopped. (Without a qmgr in master.cf, cleanup's failing trigger costs
     Postfix tenfold.)"""
 
-    def __init__(self, base, port, domain, hold=True, extra=None):
+    def __init__(self, base, port, domain, hold=True, extra=None, smtp_maxproc="-"):
         self.base = base
         self.port = port
+        self.domain = domain
+        self.hold = hold
+        self.extra = dict(extra or {})
+        self.smtp_maxproc = smtp_maxproc
         self.conf = os.path.join(base, "etc")
         self.spool = os.path.join(base, "spool")
         self.data = os.path.join(base, "data")
         for d in (self.conf, self.spool, self.data):
             os.makedirs(d, exist_ok=True)
         shutil.chown(self.data, "postfix", "postfix")
+        self.write_config()
+        self.run("postfix", "-c", self.conf, "check")
+        self.start()
+
+    def write_config(self):
+        domain = self.domain
+        base = self.base
         settings = {
             "compatibility_level": "3.6",
             "queue_directory": self.spool,
@@ -69,6 +80,7 @@ class Postfix:
             "setgid_group": "postdrop",
             "myhostname": domain,
             "mydomain": domain,
+            "myorigin": domain,
             "mydestination": domain,
             "inet_interfaces": "127.0.0.1",
             "inet_protocols": "ipv4",
@@ -87,16 +99,78 @@ class Postfix:
             "smtpd_client_connection_rate_limit": "0",
             "syslog_name": "postfix-bench",
         }
-        if hold:
+        if self.hold:
             settings["smtpd_data_restrictions"] = "check_client_access static:HOLD"
-        settings.update(extra or {})
+        settings.update(self.extra)
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             f.write("".join(f"{k} = {v}\n" for k, v in settings.items()))
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
-            f.write(SERVICES.format(port=f"127.0.0.1:{port}"))
-        self.run("postfix", "-c", self.conf, "check")
+            f.write(SERVICES.format(port=f"127.0.0.1:{self.port}", smtp_maxproc=self.smtp_maxproc))
+
+    def start(self):
         self.run("postfix", "-c", self.conf, "start")
         self.wait_listening()
+
+    def reconfigure(self, extra=None, smtp_maxproc=None, hold=None):
+        """Stops the instance, rewrites main.cf/master.cf with `extra` merged
+        in (and the smtp service's process limit), starts it again: the
+        queue is kept."""
+        self.stop()
+        self.extra.update(extra or {})
+        if smtp_maxproc is not None:
+            self.smtp_maxproc = smtp_maxproc
+        if hold is not None:
+            self.hold = hold
+        self.write_config()
+        self.start()
+
+    def release(self):
+        """Delivery of the held backlog: `postsuper -H ALL` moves the hold
+        queue to the deferred queue, `postqueue -f` has the qmgr scan it now."""
+        self.run("postsuper", "-c", self.conf, "-H", "ALL")
+        self.run("postqueue", "-c", self.conf, "-f")
+
+    def count(self, *queues):
+        """Files in the named queues (hold, incoming, active, deferred, maildrop)."""
+        n = 0
+        for q in queues:
+            for _, _, files in os.walk(os.path.join(self.spool, q)):
+                n += len(files)
+        return n
+
+    def state(self):
+        """The queue files per queue and the end of the log, for a failure report."""
+        qs = ("maildrop", "incoming", "active", "deferred", "hold")
+        return ", ".join(f"{q} {self.count(q)}" for q in qs) + "\n" + self.log()[-1500:]
+
+    def sendmail_argv(self, sender, *rcpts):
+        """Postfix's sendmail for this instance (its configuration directory)."""
+        return ["/usr/sbin/sendmail", "-C", self.conf, "-f", sender, *rcpts]
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.spool, "pid", "master.pid")) as f:
+                return int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def daemons(self, name):
+        """Pids of this instance's daemons called `name` (children of its master)."""
+        master = self.master_pid()
+        found = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    s = f.read()
+            except OSError:
+                continue
+            comm = s[s.index("(") + 1:s.rindex(")")]
+            ppid = int(s[s.rindex(")") + 2:].split()[1])
+            if comm == name and ppid == master:
+                found.append(int(d))
+        return found
 
     def run(self, *argv, check=True):
         # Postfix's commands report on stderr only when it is a terminal
@@ -126,23 +200,14 @@ class Postfix:
             return ""
 
     def queued(self):
-        """Messages in the incoming, active and deferred queues."""
-        n = 0
-        for q in ("incoming", "active", "deferred", "maildrop", "hold"):
-            for _, _, files in os.walk(os.path.join(self.spool, q)):
-                n += len(files)
-        return n
+        """Messages in the incoming, active, deferred, maildrop and hold queues."""
+        return self.count("incoming", "active", "deferred", "maildrop", "hold")
 
     def purge(self):
         self.run("postsuper", "-c", self.conf, "-d", "ALL", check=False)
 
     def stop(self):
-        pid = None
-        try:
-            with open(os.path.join(self.spool, "pid", "master.pid")) as f:
-                pid = int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
+        pid = self.master_pid()
         self.run("postfix", "-c", self.conf, "stop", check=False)
         deadline = time.monotonic() + 30
         while pid and os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:

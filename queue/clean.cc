@@ -23,6 +23,14 @@ bool remove_file(int q, const std::string& path) {
 constexpr int kIdleSweepMs = 3600 * 1000;
 }  // namespace
 
+Cleaner::Cleaner(int queue_dirfd, int split) : q_(queue_dirfd), split_(split) {
+  struct stat st;
+  for (int s = 0; s < split_ && !split_todo_; ++s)
+    for (const char* d : {"todo/", "intd/"})
+      if (::fstatat(q_, (d + std::to_string(s)).c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode))
+        split_todo_ = true;
+}
+
 char Cleaner::handle(std::string_view request) {
   // Shape checks as qmail-clean: "todo/" or "foop/" followed by a decimal number.
   if (request.size() < 6 || request.size() + 1 > kCleanMaxRequest) return 'x';
@@ -41,7 +49,7 @@ char Cleaner::handle(std::string_view request) {
     std::string sub = "/" + std::to_string(id % split_) + "/" + std::to_string(id);
     for (Dir d : {Dir::intd, Dir::todo}) {
       if (!remove_file(q_, msg_path(d, id, split_))) return '!';
-      if (!remove_file(q_, std::string(dir_name(d)) + sub)) return '!';
+      if (split_todo_ && !remove_file(q_, std::string(dir_name(d)) + sub)) return '!';
     }
     return '+';
   }

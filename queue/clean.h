@@ -23,7 +23,9 @@ constexpr int kCleanPidEvery = 30;
 class Cleaner {
  public:
   /// `queue_dirfd`: QMAILHOME/queue (AT_FDCWD after chdir); `split`: conf-split.
-  explicit Cleaner(int queue_dirfd, int split = kConfSplit) : q_(queue_dirfd), split_(split) {}
+  /// Whether the queue is split like a big-todo qmail's (todo/S or intd/S) is
+  /// looked at here, once.
+  explicit Cleaner(int queue_dirfd, int split = kConfSplit);
   /// Handles one request (without its NUL); returns the answer byte.
   char handle(std::string_view request);
   /// Unlinks pid/ files whose atime is at least kOssified before `now`; returns how many.
@@ -32,6 +34,7 @@ class Cleaner {
  private:
   int q_;
   int split_;
+  bool split_todo_ = false;  ///< some todo/S or intd/S exists: remove there too
 };
 
 /// Splits the request stream into NUL-terminated requests (capped at kCleanMaxRequest).

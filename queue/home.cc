@@ -72,6 +72,31 @@ const char* account_name(Account a) {
   return "?";
 }
 
+std::optional<uid_t> passwd_uid(std::string_view passwd, std::string_view name) {
+  while (!passwd.empty()) {
+    size_t nl = passwd.find('\n');
+    std::string_view line = passwd.substr(0, nl);
+    passwd = nl == std::string_view::npos ? std::string_view() : passwd.substr(nl + 1);
+    // name:password:uid:...
+    size_t c1 = line.find(':');
+    if (c1 == std::string_view::npos || line.substr(0, c1) != name) continue;
+    size_t c2 = line.find(':', c1 + 1);
+    if (c2 == std::string_view::npos) continue;
+    size_t c3 = line.find(':', c2 + 1);
+    std::string_view num = line.substr(c2 + 1, c3 == std::string_view::npos ? std::string_view::npos : c3 - c2 - 1);
+    if (num.empty() || num.size() > 10 || c3 == std::string_view::npos) continue;
+    unsigned long long v = 0;
+    bool ok = true;
+    for (char ch : num) {
+      if (ch < '0' || ch > '9') { ok = false; break; }
+      v = v * 10 + static_cast<unsigned>(ch - '0');
+    }
+    if (!ok || v > 0xfffffffeULL) continue;
+    return static_cast<uid_t>(v);
+  }
+  return std::nullopt;
+}
+
 const char* group_name(Group g) { return g == Group::qmail ? "qmail" : "nofiles"; }
 
 reactor::Result<uid_t> account_uid(Account a) {

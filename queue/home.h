@@ -16,7 +16,9 @@
 // single-user tree, and a setuid program never takes its home from the
 // environment, so no caller can talk a privileged program into the mode.
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 
 #include "reactor/result.h"
@@ -53,6 +55,9 @@ enum class Group { qmail, nofiles };
 
 /// Account name as installed (e.g. "qmailq").
 const char* account_name(Account a);
+/// The uid of `name` in the text of a passwd(5) file, if a well-formed line
+/// lists it (the first such line, as the files service answers).
+std::optional<uid_t> passwd_uid(std::string_view passwd, std::string_view name);
 const char* group_name(Group g);
 /// uid of an account (the tree owner's in single-user mode). Error if unknown.
 reactor::Result<uid_t> account_uid(Account a);

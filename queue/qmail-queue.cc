@@ -12,6 +12,7 @@
 
 #include "queue/home.h"
 #include "queue/queue_writer.h"
+#include "reactor/fd.h"
 
 namespace {
 
@@ -20,8 +21,17 @@ void die_bug(int) { ::_exit(queue::qq_exit::kBug); }
 
 // The uid of a qmail account for the Received line. In a single-user tree all
 // accounts are the owner, so none is named: "invoked by uid N" for every caller.
+// qmail compiles these uids in; we read /etc/passwd once (the accounts that
+// setup makes are there), and ask the name service only for an account it
+// does not list: a lookup through NSS costs more than the rest of a small
+// message's queueing.
 std::optional<uid_t> installed_uid(queue::Account a) {
   if (queue::single_user()) return std::nullopt;
+  static const std::string passwd = [] {
+    auto t = reactor::read_file("/etc/passwd", 4u << 20);
+    return t ? *t : std::string();
+  }();
+  if (auto u = queue::passwd_uid(passwd, queue::account_name(a))) return u;
   const struct passwd* pw = ::getpwnam(queue::account_name(a));
   if (!pw) return std::nullopt;
   return pw->pw_uid;

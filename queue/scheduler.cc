@@ -189,7 +189,10 @@ void Scheduler::job_close(int j) {
   --jobs_used_;
   Entry e{job.retry, job.id};
   int c = job.channel;
-  job.chan.reset();
+  if (job.chan.valid()) {
+    job.chan.reset();
+    --open_chans_;
+  }
   if (job.hiteof && !job.numtodo) {
     Dir d = c == 0 ? Dir::local : Dir::remote;
     if (::unlink(path(d, job.id).c_str()) != 0) {
@@ -241,7 +244,13 @@ void Scheduler::mark_done(int j, off_t pos) {
   Job& job = jobs_[static_cast<size_t>(j)];
   Dir d = job.channel == 0 ? Dir::local : Dir::remote;
   // Overwrite the record's T with D; no fsync: a crash may repeat a delivery, never lose one.
-  if (job.chan.valid() && ::pwrite(job.chan.get(), "D", 1, pos) == 1) return;
+  reactor::UniqueFd own;
+  int fd = job.chan.get();
+  if (!job.chan.valid()) {
+    own.reset(::open(path(d, job.id).c_str(), O_WRONLY | O_CLOEXEC));
+    fd = own.get();
+  }
+  if (fd >= 0 && ::pwrite(fd, "D", 1, pos) == 1) return;
   warn("trouble marking " + rel(d, job.id) + "; message will be delivered twice!");
 }
 
@@ -309,7 +318,12 @@ bool Scheduler::pass_step(int c) {
     p.pos = 0;
     p.job = job_open(e.id, c);
     Job& job = jobs_[static_cast<size_t>(p.job)];
-    job.chan = std::move(fd);
+    // Kept open for the done marks while descriptors last (a channel may run
+    // thousands of jobs at once); beyond that each mark opens the file.
+    if (open_chans_ < kMaxOpenChans) {
+      job.chan = std::move(fd);
+      ++open_chans_;
+    }
     job.retry = next_retry(birth, now, c);
     job.dying = is_dying(birth, now, controls_.queuelifetime);
     job.sender = sender;

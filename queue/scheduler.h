@@ -231,6 +231,7 @@ class Scheduler {
   std::vector<TodoItem> todo_batch_;        ///< written, waiting for the next sync
   bool todo_syncing_ = false;               ///< a batch is being made durable and cleaned
   std::unordered_map<MsgId, Known> known_;
+  unsigned open_chans_ = 0;                 ///< jobs holding their channel file open
   std::deque<MsgId> fin_;                   ///< finished messages whose info/N and mess/N are to go
   bool foop_busy_ = false;                  ///< a foop/N is with qmail-clean
 
@@ -247,5 +248,6 @@ constexpr std::time_t kSleepSysfail = 123;   ///< retry delay after a system fai
 constexpr std::time_t kOssified = 129600;    ///< 36 hours: debris age in mess/
 constexpr size_t kTodoBatch = 64;            ///< todo entries made durable together at most
 constexpr size_t kMaxKnown = 4096;           ///< messages whose info is kept in memory
+constexpr unsigned kMaxOpenChans = 256;      ///< channel files kept open by jobs at most
 
 }  // namespace queue

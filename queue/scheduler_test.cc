@@ -386,3 +386,28 @@ TEST_CASE("scheduler: a delivery is marked done before its report is logged") {
   f.report(0, 0, 'K', "did 1\n");
   CHECK(local_at_log == "Djoe@me.example\0Tbob@me.example\0"s);
 }
+
+TEST_CASE("scheduler: more running jobs than channel files kept open still mark every delivery done") {
+  Fixture f;
+  queue::Controls c = f.s->controls();
+  const unsigned n = queue::kMaxOpenChans + 44;
+  c.concurrency[0] = 2 * n;
+  unsigned cap[2] = {2 * n, 20};
+  f.s = std::make_unique<queue::Scheduler>(
+      queue::SchedulerWorld{&f.clock, &f.spawner, &f.cleaner, &f.injector, &f.log, f.dir}, c, cap);
+  for (unsigned i = 1; i <= n; ++i) f.queue_msg(1000 + i, "Fa@b.example\0Tjoe@me.example\0Tbob@me.example\0"s);
+  f.s->trigger();
+  f.run();
+  // A pass walks one message's records: joe, then bob, then the next message.
+  REQUIRE(f.spawner.sent.size() == 2 * n);
+  for (size_t k = 0; k < 2 * n; k += 2) {
+    REQUIRE(f.spawner.sent[k].second.recipient == "joe@me.example");
+    f.report(0, k, 'K', "did 1\n");
+  }
+  for (unsigned i = 1; i <= n; ++i)
+    CHECK(f.read(queue::msg_path(queue::Dir::local, 1000 + i)) == "Djoe@me.example\0Tbob@me.example\0"s);
+  for (size_t k = 1; k < 2 * n; k += 2) f.report(0, k, 'K', "did 1\n");
+  size_t ends = 0;
+  for (size_t p = 0; (p = f.logtext.find("end msg ", p)) != std::string::npos; ++p) ++ends;
+  CHECK(ends == n);
+}

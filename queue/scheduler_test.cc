@@ -101,11 +101,15 @@ struct Fixture {
     c.envnoathost = c.bouncehost = c.doublebouncehost = "me.example";
     c.concurrency[0] = cl;
     c.virtualdomains = {{"virt.example", "v"}};
-    unsigned cap[2] = {120, 120};
-    s = std::make_unique<queue::Scheduler>(
-        queue::SchedulerWorld{&clock, &spawner, &cleaner, &injector, &log, dir}, c, cap);
+    rebuild(c, 120, 120);
   }
   ~Fixture() { fs::remove_all(dir); }
+  // A new scheduler over the same queue, with other controls, spawner slots or a syncer.
+  void rebuild(const queue::Controls& c, unsigned cap_local, unsigned cap_remote, queue::Syncer* sync = nullptr) {
+    unsigned cap[2] = {cap_local, cap_remote};
+    s = std::make_unique<queue::Scheduler>(
+        queue::SchedulerWorld{&clock, &spawner, &cleaner, &injector, &log, dir, sync}, c, cap);
+  }
 
   void put(const std::string& rel, const std::string& data) {
     std::ofstream(dir + "/" + rel, std::ios::binary) << data;
@@ -303,10 +307,7 @@ TEST_CASE("scheduler: VERP sender per recipient and lost spawner") {
 TEST_CASE("scheduler: todo entries are made durable in batches before qmail-clean removes them") {
   Fixture f;
   FakeSyncer sync;
-  queue::Controls c = f.s->controls();
-  unsigned cap[2] = {120, 120};
-  f.s = std::make_unique<queue::Scheduler>(
-      queue::SchedulerWorld{&f.clock, &f.spawner, &f.cleaner, &f.injector, &f.log, f.dir, &sync}, c, cap);
+  f.rebuild(f.s->controls(), 120, 120, &sync);
   const int n = static_cast<int>(queue::kTodoBatch) + 10;
   for (int i = 1; i <= n; ++i) f.queue_msg(static_cast<queue::MsgId>(100 + i), "Fa@b.example\0Tjoe@me.example\0"s);
   f.s->trigger();
@@ -349,10 +350,7 @@ TEST_CASE("scheduler: todo entries are made durable in batches before qmail-clea
 TEST_CASE("scheduler: a failed sync leaves todo/N for the next run") {
   Fixture f;
   FakeSyncer sync;
-  queue::Controls c = f.s->controls();
-  unsigned cap[2] = {120, 120};
-  f.s = std::make_unique<queue::Scheduler>(
-      queue::SchedulerWorld{&f.clock, &f.spawner, &f.cleaner, &f.injector, &f.log, f.dir, &sync}, c, cap);
+  f.rebuild(f.s->controls(), 120, 120, &sync);
   f.queue_msg(46, "Fann@b.example\0Tjoe@me.example\0"s);
   f.s->trigger();
   f.run();
@@ -392,9 +390,7 @@ TEST_CASE("scheduler: more running jobs than channel files kept open still mark 
   queue::Controls c = f.s->controls();
   const unsigned n = queue::kMaxOpenChans + 44;
   c.concurrency[0] = 2 * n;
-  unsigned cap[2] = {2 * n, 20};
-  f.s = std::make_unique<queue::Scheduler>(
-      queue::SchedulerWorld{&f.clock, &f.spawner, &f.cleaner, &f.injector, &f.log, f.dir}, c, cap);
+  f.rebuild(c, 2 * n, 20);
   for (unsigned i = 1; i <= n; ++i) f.queue_msg(1000 + i, "Fa@b.example\0Tjoe@me.example\0Tbob@me.example\0"s);
   f.s->trigger();
   f.run();

@@ -88,3 +88,32 @@ class CSink:
         self.proc.wait()
         self.reader.join(5)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def qmail_send_pid(session):
+    """The qmail-send process in the session qmail-start (or rc) was started in, or None."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{d}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if comm == "qmail-send" and int(rest[3]) == session:
+            return int(d)
+    return None
+
+
+def status_kb(pid, field):
+    """A kB field of /proc/PID/status (VmRSS, VmHWM), or None."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, TypeError):
+        pass
+    return None

@@ -61,7 +61,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
 
 import postfix_peer  # noqa: E402
-from benchlib import CSink, body_text  # noqa: E402
+from benchlib import CSink, body_text, qmail_send_pid, status_kb  # noqa: E402
 
 SENDER = "bench@example.net"
 SINK_IP = "127.0.0.5"
@@ -135,35 +135,6 @@ def evq_queue_many(t, n, rcpt, workers=INJECTORS):
     t0 = time.monotonic()
     parallel(n, workers, one)
     return time.monotonic() - t0
-
-
-def qmail_send_pid(t):
-    """The qmail-send process of the session rc was started in."""
-    session = t.send.pid
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{d}/comm") as f:
-                comm = f.read().strip()
-        except OSError:
-            continue
-        if comm == "qmail-send" and int(rest[3]) == session:
-            return int(d)
-    return None
-
-
-def status_kb(pid, field):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except (OSError, TypeError):
-        pass
-    return None
 
 
 def smaps_kb(pid):
@@ -449,7 +420,7 @@ class Bench:
             peak = [0]
             t0 = time.monotonic()
             t.start()
-            pid = qmail_send_pid(t)
+            pid = qmail_send_pid(t.send.pid)
 
             def finished():
                 peak[0] = max(peak[0], status_kb(pid, "VmRSS") or 0)

@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 
-from benchlib import body_text, enter
+from benchlib import body_text, enter, qmail_send_pid, status_kb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
@@ -34,34 +34,6 @@ SRC = os.path.dirname(os.path.dirname(HERE))
 
 def body(i):
     return body_text(i).encode()
-
-
-def qmail_send_pid(session):
-    """The qmail-send process in the session qmail-start was started in."""
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{d}/comm") as f:
-                comm = f.read().strip()
-        except OSError:
-            continue
-        if comm == "qmail-send" and int(rest[3]) == session:
-            return int(d)
-    return session
-
-
-def vmhwm_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for l in f:
-                if l.startswith("VmHWM:"):
-                    return int(l.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 def nullspawn(dest):
@@ -136,7 +108,7 @@ def run_mode(evq, mode, count, injectors):
                     raise SystemExit(f"send: {queue_files(t)} messages left at the deadline\n{t.log()[-2000:]}")
                 time.sleep(0.02)
             t_all = time.monotonic() - t0
-            hwm = vmhwm_kb(qmail_send_pid(t.send.pid))
+            hwm = status_kb(qmail_send_pid(t.send.pid), "VmHWM")
             return {"mode": mode, "count": count, "injectors": injectors, "inject_s": t_inj,
                     "total_s": t_all, "rate": count / t_all, "inject_rate": count / t_inj, "hwm_kb": hwm}
         new = os.path.join(maildir, "new")
@@ -146,7 +118,7 @@ def run_mode(evq, mode, count, injectors):
                                  f"deadline\n{t.log()[-2000:]}")
             time.sleep(0.05)
         t_all = time.monotonic() - t0
-        hwm = vmhwm_kb(qmail_send_pid(t.send.pid))
+        hwm = status_kb(qmail_send_pid(t.send.pid), "VmHWM")
         return {"mode": mode, "count": count, "injectors": injectors, "inject_s": t_inj,
                 "total_s": t_all, "rate": count / t_all, "inject_rate": count / t_inj, "hwm_kb": hwm}
     finally:

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "queue/syncer.h"
 #include "queue/controls.h"
 #include "queue/layout.h"
 #include "queue/send_log.h"
@@ -55,15 +56,6 @@ class CleanService {
   virtual void clean_async(std::vector<std::string> requests, std::function<void(std::vector<int>)> done) {
     done(clean_many(requests));
   }
-};
-
-/// Makes written files durable (group commit): `done(ok)` runs on the
-/// scheduler's thread once every file in `fds` is on disk, or with false
-/// if that cannot be said; possibly before sync() returns.
-class Syncer {
- public:
-  virtual ~Syncer() = default;
-  virtual void sync(std::vector<int> fds, std::function<void(bool ok)> done) = 0;
 };
 
 /// Queues a composed bounce through qmail-queue.

@@ -97,6 +97,18 @@ std::optional<uid_t> passwd_uid(std::string_view passwd, std::string_view name) 
   return std::nullopt;
 }
 
+std::optional<uid_t> installed_uid(Account a) {
+  if (single_user()) return std::nullopt;
+  static const std::string passwd = [] {
+    auto t = reactor::read_file("/etc/passwd", 4u << 20);
+    return t ? *t : std::string();
+  }();
+  if (auto u = passwd_uid(passwd, account_name(a))) return u;
+  const struct passwd* pw = ::getpwnam(account_name(a));
+  if (!pw) return std::nullopt;
+  return pw->pw_uid;
+}
+
 const char* group_name(Group g) { return g == Group::qmail ? "qmail" : "nofiles"; }
 
 reactor::Result<uid_t> account_uid(Account a) {

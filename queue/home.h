@@ -58,6 +58,12 @@ const char* account_name(Account a);
 /// The uid of `name` in the text of a passwd(5) file, if a well-formed line
 /// lists it (the first such line, as the files service answers).
 std::optional<uid_t> passwd_uid(std::string_view passwd, std::string_view name);
+/// The uid of an account for qmail-queue's Received line, or nullopt in a
+/// single-user tree (every caller is then "invoked by uid N") or when the
+/// account is not installed. qmail compiles these uids in; we read
+/// /etc/passwd once and ask the name service only for an account it does
+/// not list (an NSS lookup costs more than queueing a small message).
+std::optional<uid_t> installed_uid(Account a);
 const char* group_name(Group g);
 /// uid of an account (the tree owner's in single-user mode). Error if unknown.
 reactor::Result<uid_t> account_uid(Account a);

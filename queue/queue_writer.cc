@@ -128,132 +128,143 @@ void pull_trigger(int queue_dirfd) {
 }
 
 namespace {
-
 constexpr size_t kChunk = 65536;
-
-// One injection in progress; remembers what it made so a failure can undo it.
-class Injection {
- public:
-  Injection(int q, const QueueJob& job) : q_(q), job_(job) {}
-  ~Injection() = default;
-
-  QueueResult run(int msg_fd, int env_fd) {
-    int code = make_mess();
-    if (code == 0) code = copy_message(msg_fd);
-    if (code == 0) code = write_intd(env_fd);
-    if (code == 0 && ::linkat(q_, intd_.c_str(), q_, todo_.c_str(), 0) != 0) code = qq_exit::kTodo;
-    if (code != 0) {
-      cleanup();
-      return {code, 0};
-    }
-    pull_trigger(q_);
-    return {qq_exit::kOk, id_};
-  }
-
- private:
-  // Steps 3 and 4: a fresh inode through pid/, then its name in mess/.
-  int make_mess() {
-    std::string pidfn;
-    int fd = -1;
-    for (int seq = 1; seq < 10 && fd < 0; ++seq) {
-      pidfn = "pid/" + std::to_string(job_.pid) + "." + std::to_string(job_.now) + "." +
-              std::to_string(seq);
-      fd = ::openat(q_, pidfn.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    }
-    if (fd < 0) return qq_exit::kPid;
-    mess_fd_.reset(fd);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      ::unlinkat(q_, pidfn.c_str(), 0);
-      return qq_exit::kPid;
-    }
-    id_ = static_cast<MsgId>(st.st_ino);
-    mess_ = msg_path(Dir::mess, id_, job_.split);
-    intd_ = msg_path(Dir::intd, id_, job_.split);
-    todo_ = msg_path(Dir::todo, id_, job_.split);
-    if (::linkat(q_, pidfn.c_str(), q_, mess_.c_str(), 0) != 0) {
-      // qmail leaves the pid file for qmail-clean; removing it now is tidier.
-      ::unlinkat(q_, pidfn.c_str(), 0);
-      return qq_exit::kMess;
-    }
-    made_mess_ = true;
-    if (::unlinkat(q_, pidfn.c_str(), 0) != 0) return qq_exit::kPid;
-    return 0;
-  }
-
-  // Step 5: the Received line, then fd 0 verbatim, then fsync.
-  int copy_message(int msg_fd) {
-    std::string buf = received_line(job_.pid, job_.how, job_.now);
-    size_t head = buf.size();
-    buf.resize(head + kChunk);
-    size_t have = head;
-    for (;;) {
-      ssize_t r = reactor::read_some(msg_fd, buf.data() + have, buf.size() - have);
-      if (r < 0) return qq_exit::kRead;
-      have += static_cast<size_t>(r);
-      if (r == 0 || have >= kChunk) {
-        if (!reactor::write_all(mess_fd_.get(), std::string_view(buf.data(), have)))
-          return qq_exit::kWrite;
-        have = 0;
-      }
-      if (r == 0) break;
-    }
-    if (::fsync(mess_fd_.get()) != 0) return qq_exit::kWrite;
-    return 0;
-  }
-
-  // Step 6: intd/N = u<uid>\0 p<pid>\0 + envelope (with QUEUE_EXTRA), then fsync.
-  int write_intd(int env_fd) {
-    int fd = ::openat(q_, intd_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return qq_exit::kIntd;
-    intd_fd_.reset(fd);
-    made_intd_ = true;
-    std::string out = "u" + std::to_string(job_.uid) + '\0' + "p" + std::to_string(job_.pid) + '\0';
-    EnvelopeParser parser(job_.extra);
-    char in[4096];
-    while (parser.status() == EnvelopeParser::Status::more) {
-      ssize_t r = reactor::read_some(env_fd, in, sizeof in);
-      if (r < 0) return qq_exit::kRead;
-      if (r == 0) break;
-      parser.feed(std::string_view(in, static_cast<size_t>(r)), out);
-      // Envelopes can be long (many recipients): write as we go, bounded memory.
-      if (out.size() >= kChunk) {
-        if (!reactor::write_all(fd, out)) return qq_exit::kWrite;
-        out.clear();
-      }
-    }
-    if (int code = parser.exit_code_at_eof(); code != 0) return code;
-    if (!reactor::write_all(fd, out)) return qq_exit::kWrite;
-    if (::fsync(fd) != 0) return qq_exit::kWrite;
-    return 0;
-  }
-
-  // Truncate first so the space comes back even if another name still points
-  // at the inode, then unlink; intd before mess, as qmail does.
-  void cleanup() {
-    if (made_intd_) {
-      if (::ftruncate(intd_fd_.get(), 0) != 0) {}
-      ::unlinkat(q_, intd_.c_str(), 0);
-    }
-    if (made_mess_) {
-      if (::ftruncate(mess_fd_.get(), 0) != 0) {}
-      ::unlinkat(q_, mess_.c_str(), 0);
-    }
-  }
-
-  int q_;
-  const QueueJob& job_;
-  MsgId id_ = 0;
-  std::string mess_, intd_, todo_;
-  reactor::UniqueFd mess_fd_, intd_fd_;
-  bool made_mess_ = false, made_intd_ = false;
-};
-
 }  // namespace
 
+QueueFiles::QueueFiles(int queue_dirfd, QueueJob job) : q_(queue_dirfd), job_(std::move(job)) {}
+
+QueueFiles::~QueueFiles() {
+  if (!committed_) abort();
+}
+
+// Steps 3 and 4: a fresh inode through pid/, then its name in mess/; the
+// Received line starts the message.
+int QueueFiles::open() {
+  std::string pidfn;
+  int fd = -1;
+  unsigned long pidname = job_.pidfile_pid ? job_.pidfile_pid : job_.pid;
+  for (int seq = 1; seq < 10 && fd < 0; ++seq) {
+    pidfn = "pid/" + std::to_string(pidname) + "." + std::to_string(job_.now) + "." +
+            std::to_string(seq);
+    fd = ::openat(q_, pidfn.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
+  if (fd < 0) return qq_exit::kPid;
+  mess_fd_.reset(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    ::unlinkat(q_, pidfn.c_str(), 0);
+    return qq_exit::kPid;
+  }
+  id_ = static_cast<MsgId>(st.st_ino);
+  mess_ = msg_path(Dir::mess, id_, job_.split);
+  intd_ = msg_path(Dir::intd, id_, job_.split);
+  todo_ = msg_path(Dir::todo, id_, job_.split);
+  if (::linkat(q_, pidfn.c_str(), q_, mess_.c_str(), 0) != 0) {
+    // qmail leaves the pid file for qmail-clean; removing it now is tidier.
+    ::unlinkat(q_, pidfn.c_str(), 0);
+    return qq_exit::kMess;
+  }
+  made_mess_ = true;
+  if (::unlinkat(q_, pidfn.c_str(), 0) != 0) return qq_exit::kPid;
+  buf_ = received_line(job_.pid, job_.how, job_.now);
+  return 0;
+}
+
+// Step 5: the message verbatim after the Received line, written in chunks.
+int QueueFiles::write_message(std::string_view bytes) {
+  buf_.append(bytes);
+  if (buf_.size() < kChunk) return 0;
+  if (!reactor::write_all(mess_fd_.get(), buf_)) return qq_exit::kWrite;
+  buf_.clear();
+  return 0;
+}
+
+// Step 6 begins: the rest of the message out, intd/N with u<uid>\0 p<pid>\0.
+int QueueFiles::end_message() {
+  if (!buf_.empty() && !reactor::write_all(mess_fd_.get(), buf_)) return qq_exit::kWrite;
+  buf_.clear();
+  int fd = ::openat(q_, intd_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return qq_exit::kIntd;
+  intd_fd_.reset(fd);
+  made_intd_ = true;
+  buf_ = "u" + std::to_string(job_.uid) + '\0' + "p" + std::to_string(job_.pid) + '\0';
+  parser_ = EnvelopeParser(job_.extra);
+  return 0;
+}
+
+int QueueFiles::write_envelope(std::string_view bytes, size_t* used) {
+  parser_.feed(bytes, buf_, used);
+  // Envelopes can be long (many recipients): write as we go, bounded memory.
+  if (buf_.size() >= kChunk) {
+    if (!reactor::write_all(intd_fd_.get(), buf_)) return qq_exit::kWrite;
+    buf_.clear();
+  }
+  return 0;
+}
+
+int QueueFiles::end_envelope() {
+  if (int code = parser_.exit_code_at_eof(); code != 0) return code;
+  if (!reactor::write_all(intd_fd_.get(), buf_)) return qq_exit::kWrite;
+  buf_.clear();
+  return 0;
+}
+
+int QueueFiles::sync_files() {
+  if (::fsync(mess_fd_.get()) != 0 || ::fsync(intd_fd_.get()) != 0) return qq_exit::kWrite;
+  return 0;
+}
+
+// Step 7: the message exists for qmail-send once todo/N does.
+int QueueFiles::commit() {
+  if (::linkat(q_, intd_.c_str(), q_, todo_.c_str(), 0) != 0) return qq_exit::kTodo;
+  committed_ = true;
+  mess_fd_.reset();
+  intd_fd_.reset();
+  return 0;
+}
+
+// Truncate first so the space comes back even if another name still points
+// at the inode, then unlink; intd before mess, as qmail does.
+void QueueFiles::abort() {
+  if (made_intd_) {
+    if (::ftruncate(intd_fd_.get(), 0) != 0) {}
+    ::unlinkat(q_, intd_.c_str(), 0);
+    made_intd_ = false;
+  }
+  if (made_mess_) {
+    if (::ftruncate(mess_fd_.get(), 0) != 0) {}
+    ::unlinkat(q_, mess_.c_str(), 0);
+    made_mess_ = false;
+  }
+  mess_fd_.reset();
+  intd_fd_.reset();
+}
+
 QueueResult inject_message(int queue_dirfd, int msg_fd, int env_fd, const QueueJob& job) {
-  Injection inj(queue_dirfd, job);
-  return inj.run(msg_fd, env_fd);
+  QueueFiles f(queue_dirfd, job);
+  int code = f.open();
+  char in[kChunk];
+  // The message: fd 0 to its end.
+  while (code == 0) {
+    ssize_t r = reactor::read_some(msg_fd, in, sizeof in);
+    if (r < 0) code = qq_exit::kRead;
+    else if (r == 0) break;
+    else code = f.write_message(std::string_view(in, static_cast<size_t>(r)));
+  }
+  if (code == 0) code = f.end_message();
+  // The envelope: fd 1 up to its final \0 (nothing after it is read).
+  while (code == 0 && f.envelope_status() == EnvelopeParser::Status::more) {
+    ssize_t r = reactor::read_some(env_fd, in, 4096);
+    if (r < 0) code = qq_exit::kRead;
+    else if (r == 0) break;
+    else code = f.write_envelope(std::string_view(in, static_cast<size_t>(r)));
+  }
+  if (code == 0) code = f.end_envelope();
+  if (code == 0) code = f.sync_files();
+  if (code == 0) code = f.commit();
+  if (code != 0) return {code, 0};
+  pull_trigger(queue_dirfd);
+  return {qq_exit::kOk, f.id()};
 }
 
 }  // namespace queue

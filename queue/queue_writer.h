@@ -13,6 +13,7 @@
 
 #include "queue/home.h"
 #include "queue/layout.h"
+#include "reactor/fd.h"
 
 namespace queue {
 
@@ -86,12 +87,50 @@ struct QueueJob {
   std::string how;         ///< received_how() result
   std::string extra;       ///< queue_extra_records() result
   int split = kConfSplit;  ///< conf-split
+  unsigned long pidfile_pid = 0;  ///< the number in pid/ names when not `pid` (qmail-queued's own)
 };
 
 /// Outcome of one injection.
 struct QueueResult {
   int code = qq_exit::kOk;  ///< qmail-queue exit code
   MsgId id = 0;             ///< message number when code == 0
+};
+
+/// One message on its way into the queue (queue.md 2.1 steps 3–7), fed in
+/// pieces: open(), write_message()..., end_message(), write_envelope()...,
+/// end_envelope(), then sync_files() (or a group commit of mess_fd() and
+/// intd_fd()) and commit(). Every step answers 0 or qmail-queue's exit code;
+/// after a failure, or if commit() never ran, the destructor removes what was
+/// made (abort()).
+class QueueFiles {
+ public:
+  QueueFiles(int queue_dirfd, QueueJob job);
+  ~QueueFiles();
+  QueueFiles(const QueueFiles&) = delete;
+  QueueFiles& operator=(const QueueFiles&) = delete;
+
+  int open();
+  int write_message(std::string_view bytes);
+  int end_message();
+  /// Takes envelope bytes up to the final `\0` (`*used`: how many were taken).
+  int write_envelope(std::string_view bytes, size_t* used = nullptr);
+  EnvelopeParser::Status envelope_status() const { return parser_.status(); }
+  int end_envelope();
+  int sync_files();
+  int commit();
+  void abort();
+  int mess_fd() const { return mess_fd_.get(); }
+  int intd_fd() const { return intd_fd_.get(); }
+  MsgId id() const { return id_; }
+
+ private:
+  int q_;
+  QueueJob job_;
+  MsgId id_ = 0;
+  std::string mess_, intd_, todo_, buf_;
+  reactor::UniqueFd mess_fd_, intd_fd_;
+  EnvelopeParser parser_;
+  bool made_mess_ = false, made_intd_ = false, committed_ = false;
 };
 
 /// Runs steps 3–8 of queue.md 2.1 with every path relative to `queue_dirfd`

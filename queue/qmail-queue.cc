@@ -6,36 +6,23 @@
 #include <ctime>
 #include <optional>
 #include <fcntl.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "queue/home.h"
+#include "queue/qq.h"
 #include "queue/queue_writer.h"
 #include "reactor/fd.h"
+
+// qmail-queued takes messages for this program only while bin/qmail-queue
+// carries this mark: a wrapper installed in its place (a scanner, a filter)
+// keeps seeing every message, as before.
+extern "C" [[gnu::used]] const char evq_qmail_queue_mark[] = EVQ_QUEUED_MARK;
 
 namespace {
 
 void die_timeout(int) { ::_exit(queue::qq_exit::kTimeout); }  // no cleanup: qmail-send's job
 void die_bug(int) { ::_exit(queue::qq_exit::kBug); }
-
-// The uid of a qmail account for the Received line. In a single-user tree all
-// accounts are the owner, so none is named: "invoked by uid N" for every caller.
-// qmail compiles these uids in; we read /etc/passwd once (the accounts that
-// setup makes are there), and ask the name service only for an account it
-// does not list: a lookup through NSS costs more than the rest of a small
-// message's queueing.
-std::optional<uid_t> installed_uid(queue::Account a) {
-  if (queue::single_user()) return std::nullopt;
-  static const std::string passwd = [] {
-    auto t = reactor::read_file("/etc/passwd", 4u << 20);
-    return t ? *t : std::string();
-  }();
-  if (auto u = queue::passwd_uid(passwd, queue::account_name(a))) return u;
-  const struct passwd* pw = ::getpwnam(queue::account_name(a));
-  if (!pw) return std::nullopt;
-  return pw->pw_uid;
-}
 
 }  // namespace
 
@@ -61,9 +48,9 @@ int main() {
   job.uid = ::getuid();
   job.pid = static_cast<unsigned long>(::getpid());
   job.now = std::time(nullptr);
-  job.how = queue::received_how(job.uid, installed_uid(queue::Account::alias),
-                                installed_uid(queue::Account::qmaild),
-                                installed_uid(queue::Account::qmails));
+  job.how = queue::received_how(job.uid, queue::installed_uid(queue::Account::alias),
+                                queue::installed_uid(queue::Account::qmaild),
+                                queue::installed_uid(queue::Account::qmails));
   job.extra = std::move(*extra);
 
   ::alarm(queue::kQqDeath);

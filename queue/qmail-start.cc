@@ -1,7 +1,8 @@
 // qmail-start [defaultdelivery [logger args...]] (tools.md 9, queue.md 4.10):
-// creates the pipes, starts qmail-lspawn, qmail-rspawn, qmail-clean and the
-// optional logger, then becomes qmail-send. Prints nothing, even on failure.
+// creates the pipes, starts qmail-lspawn, qmail-rspawn, qmail-clean,
+// qmail-queued and the optional logger, then becomes qmail-send. Prints nothing, even on failure.
 #include <fcntl.h>
+#include <string>
 #include <unistd.h>
 
 #include "queue/home.h"
@@ -75,6 +76,17 @@ int main(int argc, char** argv) {
   if (spawn(cf, 3, clean, false, true, queue::Account::qmailq, queue::Group::qmail) < 0) return 111;
 
   ::unsetenv(queue::proto::kWideEnv);
+  // qmail-queued takes qmail-smtpd's and qmail-qmtpd's messages in place of
+  // a qmail-queue per message; it leaves when this process (qmail-send) does.
+  // Without it (not installed, or failing) they run qmail-queue as before.
+  std::string me = std::to_string(::getpid());
+  const char* queued[] = {"bin/qmail-queued", "-p", me.c_str(), nullptr};
+  int nul = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (nul >= 0) {
+    int qf[3] = {nul, logfd, logfd};
+    spawn(qf, 3, queued, false, true, queue::Account::qmailq, queue::Group::qmail);
+    ::close(nul);
+  }
   // This process becomes qmail-send, so its pid is qmail-send's pid.
   int sf[7] = {logfd, l_req[1], l_rep[0], r_req[1], r_rep[0], c_req[1], c_rep[0]};
   const char* send[] = {"bin/qmail-send", nullptr};

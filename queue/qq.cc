@@ -3,12 +3,19 @@
 
 #include <cerrno>
 #include <csignal>
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "queue/home.h"
+#include "queue/queue_writer.h"
 
 namespace queue {
 
@@ -39,16 +46,63 @@ std::string qq_exit_text(int code) {
 QueueClient::~QueueClient() {
   msg_.reset();
   env_.reset();
-  if (pid_ > 0) {
+  if (pid_ > 0 && !sock_.valid()) {
     int st;
     while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {}
   }
 }
 
-reactor::Status QueueClient::start(bool ignore_env) {
+namespace {
+
+// write_all without SIGPIPE: a daemon that went away must not kill the caller.
+bool send_all(int fd, std::string_view b) {
+  while (!b.empty()) {
+    ssize_t w = ::send(fd, b.data(), b.size(), MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    b.remove_prefix(static_cast<size_t>(w));
+  }
+  return true;
+}
+
+// The daemon's greeting must come at once (it answers from its loop, which
+// never waits for the disk); a daemon that does not answer in time is
+// treated as absent.
+constexpr int kGreetingMillis = 5000;
+
+}  // namespace
+
+bool QueueClient::connect_daemon() {
+  struct sockaddr_un sa = {};
+  sa.sun_family = AF_UNIX;
+  std::string path = home_path(kQueuedSocket);
+  if (path.size() >= sizeof sa.sun_path) return false;
+  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  // Non-blocking connect: a full backlog (a busy or stuck daemon) gives
+  // EAGAIN at once instead of a wait.
+  reactor::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.valid()) return false;
+  if (::connect(fd.get(), reinterpret_cast<struct sockaddr*>(&sa), sizeof sa) != 0) return false;
+  struct pollfd p = {fd.get(), POLLIN, 0};
+  int r;
+  do r = ::poll(&p, 1, kGreetingMillis);
+  while (r < 0 && errno == EINTR);
+  char c = 0;
+  if (r != 1 || ::read(fd.get(), &c, 1) != 1 || c != 'Y') return false;
+  int fl = ::fcntl(fd.get(), F_GETFL);
+  if (fl < 0 || ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return false;
+  sock_ = std::move(fd);
+  return true;
+}
+
+reactor::Status QueueClient::start(bool ignore_env, bool via_daemon) {
   std::string prog = home_path("bin/qmail-queue");
   const char* q = ignore_env ? nullptr : std::getenv("QMAILQUEUE");
   if (q && *q) prog = q;
+  else if (via_daemon && !ignore_env && connect_daemon()) {
+    pid_ = ::getpid();
+    return {};
+  }
   int pm[2], pe[2], px[2];
   if (::pipe2(pm, O_CLOEXEC) != 0) return reactor::temp_error("unable to make pipe");
   if (::pipe2(pe, O_CLOEXEC) != 0) {
@@ -82,7 +136,30 @@ reactor::Status QueueClient::start(bool ignore_env) {
   return {};
 }
 
+void QueueClient::flush_frame() {
+  if (frame_.size() <= 4) return;
+  uint32_t n = static_cast<uint32_t>(frame_.size() - 4);
+  frame_[0] = static_cast<char>(n >> 24);
+  frame_[1] = static_cast<char>(n >> 16);
+  frame_[2] = static_cast<char>(n >> 8);
+  frame_[3] = static_cast<char>(n);
+  if (!write_failed_ && !send_all(sock_.get(), frame_)) write_failed_ = true;
+  frame_.assign(4, '\0');
+}
+
 void QueueClient::put(std::string_view bytes) {
+  if (sock_.valid()) {
+    // Frames of up to kQueuedFrame bytes; small puts (lines) share one.
+    if (frame_.empty()) frame_.assign(4, '\0');
+    while (!bytes.empty()) {
+      size_t room = kQueuedFrame - (frame_.size() - 4);
+      size_t n = std::min(room, bytes.size());
+      frame_.append(bytes.substr(0, n));
+      bytes.remove_prefix(n);
+      if (frame_.size() - 4 == kQueuedFrame) flush_frame();
+    }
+    return;
+  }
   if (write_failed_ || !msg_.valid()) return;
   if (!reactor::write_all(msg_.get(), bytes)) write_failed_ = true;
 }
@@ -103,7 +180,28 @@ void QueueClient::to(std::string_view recipient) {
   rcpts_ += '\0';
 }
 
+// The end frame and the envelope in one write, then the one-byte answer.
+// A daemon that goes away first queued nothing: like a qmail-queue that
+// crashed, a temporary failure.
+reactor::Status QueueClient::finish_daemon() {
+  flush_frame();
+  std::string tail(4, '\0');
+  tail += "F" + sender_ + std::string(1, '\0') + rcpts_ + std::string(1, '\0');
+  if (!write_failed_ && !send_all(sock_.get(), tail)) write_failed_ = true;
+  unsigned char code = qq_exit::kBug;
+  ssize_t r;
+  do r = ::read(sock_.get(), &code, 1);
+  while (r < 0 && errno == EINTR);
+  sock_.reset();
+  pid_ = -1;
+  if (r != 1) code = qq_exit::kBug;
+  if (code == 0) return {};
+  std::string text = qq_exit_text(code);
+  return reactor::Error{text[0] != 'D', text.substr(1)};
+}
+
 reactor::Status QueueClient::finish() {
+  if (sock_.valid()) return finish_daemon();
   if (pid_ <= 0) return reactor::temp_error("qq not started (#4.3.0)");
   msg_.reset();
   std::string env = "F" + sender_ + std::string(1, '\0') + rcpts_ + std::string(1, '\0');

@@ -29,7 +29,8 @@ reactor::Result<std::set<std::string>> local_ip_addresses() {
 
 reactor::Result<unsigned long> QueuePolicy::queue_open() {
   qq_ = std::make_unique<queue::QueueClient>();
-  reactor::Status st = qq_->start();
+  // qmail-queued when it runs ($QMAILQUEUE, if set, is always honoured).
+  reactor::Status st = qq_->start(false, true);
   if (!st) {
     qq_.reset();
     return st.error();

@@ -674,6 +674,12 @@ class Tree:
         for svc in self.services:
             svc.stop()
         self.stop()
+        # SIGKILLed daemons (a multithreaded one takes a moment) are given
+        # time to go before anything still running counts as a stray.
+        try:
+            wait_for(lambda: not self.processes(), 5, interval=0.05)
+        except AssertionError:
+            pass
         kill_strays(self.base, self.home)
         if self.syslog:
             self.syslog.close()

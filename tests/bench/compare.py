@@ -11,7 +11,8 @@ Workloads (--workloads, default all; N = --messages, messages of about 2 KB):
   ingest  SMTP ingest with Postfix's smtp-source at 1, 10 and 50 concurrent
           sessions, one message per connection (how MX traffic arrives) and
           many per connection (smtp-source -d), delivery held on both sides
-          (qmail-send not started; Postfix's smtpd puts every message on hold).
+          (qmail-send not started, qmail-queued run as its own service;
+          Postfix's smtpd puts every message on hold).
   drain   local drain of a backlog of N messages for one local user with a
           Maildir (one file per message): evqmail's queued with bin/qmail-queue
           while qmail-send is stopped, timed from rc's start; Postfix's sent
@@ -251,6 +252,19 @@ class Bench:
         a = self.a
         t = self.tree()
         pf = self.postfix()
+        # qmail-send stays stopped, so qmail-queued runs as its own service
+        # would (as qmailq, no -p): qmail-smtpd hands it every message.
+        qd = subprocess.Popen([*t.as_user("qmailq"), os.path.join(t.bin, "qmail-queued")], env=t.env(), cwd="/")
+        wait_until(lambda: os.path.exists(t.path("queued", "socket")) or qd.poll() is not None, 20,
+                   "qmail-queued's socket")
+        try:
+            self.ingest_runs(t, pf)
+        finally:
+            qd.terminate()
+            qd.wait()
+
+    def ingest_runs(self, t, pf):
+        a = self.a
         _, evq_port = t.serve("qmail-smtpd", opts=("-R", "-H", "-c", "200", *t.daemon_opts()))
         rcpt = f"joe@{self.evq.FQDN}"
         for reuse in (False, True):

@@ -1,6 +1,7 @@
 // tcpserver's acceptor and per-connection child (see acceptor.h).
 #include "reactor/acceptor.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
@@ -54,7 +55,7 @@ Result<ServerOptions> parse_server_options(const std::vector<std::string>& args,
   // '+': options end at the first operand, so the program's own options stay its own.
   while ((opt = getopt(static_cast<int>(args.size()), av.data(), "+146jdDvqQhHrRUXx:t:u:g:l:b:B:c:pPoO")) != -1) {
     switch (opt) {
-      case 'b': if (!num(o.backlog)) return usage; break;
+      case 'b': if (!num(o.backlog)) return usage; o.backlog_given = true; break;
       case 'c': if (!num(o.limit) || o.limit == 0) return usage; break;
       case 'X': o.allow_norules = true; break;
       case 'x': o.rules = optarg; break;
@@ -196,7 +197,14 @@ Status Acceptor::listen() {
   // "::" listens for IPv4 too (peers appear IPv4-mapped and are shown as IPv4).
   if (addr->family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
   if (::bind(fd, addr->sa(), addr->len) == -1) return temp_error("unable to bind: " + errno_text(errno));
-  if (::listen(fd, static_cast<int>(o_.backlog)) == -1)
+  // Without -b the queue is never shorter than -c: every client up to the
+  // limit may arrive at once (MX traffic, one message per connection), and
+  // while children start, ucspi-tcp's 20 overflows and each client beyond
+  // it waits a second for its SYN to be sent again (as Postfix's master
+  // listens with at least its process limit).
+  unsigned long backlog = o_.backlog_given ? o_.backlog : std::max(o_.backlog, o_.limit);
+  if (backlog > 65535) backlog = 65535;
+  if (::listen(fd, static_cast<int>(backlog)) == -1)
     return temp_error("unable to listen: " + errno_text(errno));
   auto local = local_address(fd);
   if (!local) return temp_error("unable to get local address: " + errno_text(errno));

@@ -27,6 +27,7 @@ struct ServerOptions {
   std::string banner;                   ///< -B
   unsigned long uid = 0, gid = 0;       ///< -u, -g, -U (0: keep)
   unsigned long backlog = 20;           ///< -b
+  bool backlog_given = false;           ///< -b was on the command line
   std::optional<std::string> localname; ///< -l
   bool remote_host = true;              ///< -h / -H
   bool paranoid = false;                ///< -p / -P

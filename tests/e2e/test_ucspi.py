@@ -183,6 +183,17 @@ class UcspiTest(evq.TreeTest):
         for s in socks[1:]:
             s.close()
 
+    def test_listen_queue_follows_the_limit_unless_b_is_given(self):
+        # ss shows a listening socket's queue length as Send-Q.
+        def queue_len(port):
+            out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True,
+                                 check=True).stdout.split()
+            return int(out[2])
+        for opts, want in ((("-c", "150"), 150), ((), 40), (("-c", "5"), 20), (("-c", "150", "-b", "7"), 7)):
+            svc, port = self.t.serve("sh", "-c", "echo hi", opts=("-HR", "-l0", *opts))
+            self.assertEqual(queue_len(port), want, opts)
+            svc.stop()
+
     def test_rules_allow_with_variables_and_deny(self):
         cdb = self.rules('# relay clients\n127.0.0.1:allow,RELAYCLIENT="",GREETING="hi there"\n'
                          '10.:deny\n:allow\n')

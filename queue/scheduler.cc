@@ -200,9 +200,15 @@ void Scheduler::job_close(int j) {
       e.dt = world_.clock->now() + kSleepSysfail;
     } else {
       Dir other = c == 0 ? Dir::remote : Dir::local;
-      struct stat st;
-      if (::stat(path(other, job.id).c_str(), &st) == 0) return;  // the other channel goes on
-      if (errno != ENOENT) warn("unable to stat " + rel(other, job.id));
+      auto k = known_.find(job.id);
+      if (k != known_.end()) {
+        k->second.live[c] = false;
+        if (k->second.live[1 - c]) return;  // the other channel goes on
+      } else {
+        struct stat st;
+        if (::stat(path(other, job.id).c_str(), &st) == 0) return;  // the other channel goes on
+        if (errno != ENOENT) warn("unable to stat " + rel(other, job.id));
+      }
       pqdone_.push({world_.clock->now(), job.id});
       return;
     }

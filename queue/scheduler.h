@@ -171,6 +171,10 @@ class Scheduler {
   struct Known {
     std::string sender;
     bool bounce = false;  ///< bounce/N was written in this run
+    /// local/N, remote/N written by this run's todo step and not yet
+    /// removed: with them the done path needs no stat of files that
+    /// cannot exist (only this process makes or removes them).
+    bool live[2] = {false, false};
   };
 
   // todo (scheduler_todo.cc)

@@ -167,17 +167,23 @@ bool Scheduler::inject_bounce(MsgId id) {
 void Scheduler::messdone(MsgId id) {
   struct stat st;
   auto retry = [&] { pqdone_.push({world_.clock->now() + kSleepSysfail, id}); };
-  for (Dir d : {Dir::local, Dir::remote, Dir::todo}) {
-    if (::stat(path(d, id).c_str(), &st) == 0) return;  // still work to do elsewhere
-    if (errno != ENOENT) {
-      warn("unable to stat " + rel(d, id) + "; will try again later");
+  if (auto k = known_.find(id); k != known_.end()) {
+    // Taken from todo/ in this run: todo/N is gone, info/N is there, and
+    // which channel files remain is known without looking.
+    if (k->second.live[0] || k->second.live[1]) return;
+  } else {
+    for (Dir d : {Dir::local, Dir::remote, Dir::todo}) {
+      if (::stat(path(d, id).c_str(), &st) == 0) return;  // still work to do elsewhere
+      if (errno != ENOENT) {
+        warn("unable to stat " + rel(d, id) + "; will try again later");
+        return retry();
+      }
+    }
+    if (::stat(path(Dir::info, id).c_str(), &st) != 0) {
+      if (errno == ENOENT) return;
+      warn("unable to stat " + rel(Dir::info, id) + "; will try again later");
       return retry();
     }
-  }
-  if (::stat(path(Dir::info, id).c_str(), &st) != 0) {
-    if (errno == ENOENT) return;
-    warn("unable to stat " + rel(Dir::info, id) + "; will try again later");
-    return retry();
   }
   if (!inject_bounce(id)) return retry();
   world_.log->line("end msg " + std::to_string(id));

@@ -407,3 +407,41 @@ TEST_CASE("scheduler: more running jobs than channel files kept open still mark 
   for (size_t p = 0; (p = f.logtext.find("end msg ", p)) != std::string::npos; ++p) ++ends;
   CHECK(ends == n);
 }
+
+TEST_CASE("scheduler: files left by an interrupted todo step are replaced, none kept") {
+  Fixture f;
+  // A previous run died after writing info/N, local/N and remote/N for a
+  // message whose envelope (re-read now) has a local recipient only.
+  // (69 and 92 live in split directory 0.)
+  f.queue_msg(69, "Fann@b.example\0Tjoe@me.example\0"s);
+  f.put("info/0/69", "Fstale@x\0"s);
+  f.put("local/0/69", "Tstale@me.example\0"s);
+  f.put("remote/0/69", "Tstale@far.example\0"s);
+  f.s->trigger();
+  f.run();
+  CHECK(f.read("info/0/69") == "Fann@b.example\0"s);
+  CHECK(f.read("local/0/69") == "Tjoe@me.example\0"s);
+  CHECK_FALSE(f.exists("remote/0/69"));
+  REQUIRE(f.spawner.sent.size() == 1);
+  CHECK(f.spawner.sent[0].second.recipient == "joe@me.example");
+  f.report(0, 0, 'K', "did 0+0+1\n");
+  CHECK_FALSE(f.exists("info/0/69"));
+  CHECK(f.logtext.find("end msg 69\n") != std::string::npos);
+}
+
+TEST_CASE("scheduler: a message of this run ends when its last channel does, in either order") {
+  Fixture f;
+  f.queue_msg(92, "Fann@b.example\0Tjoe@me.example\0Tbob@far.example\0"s);
+  f.s->trigger();
+  f.run();
+  REQUIRE(f.spawner.sent.size() == 2);
+  // Remote first this time, then local.
+  f.report(1, 1, 'K', "ok\n");
+  CHECK_FALSE(f.exists("remote/0/92"));
+  CHECK(f.exists("info/0/92"));
+  CHECK(f.logtext.find("end msg 92\n") == std::string::npos);
+  f.report(0, 0, 'K', "did 0+0+1\n");
+  CHECK_FALSE(f.exists("local/0/92"));
+  CHECK_FALSE(f.exists("info/0/92"));
+  CHECK(f.logtext.find("end msg 92\n") != std::string::npos);
+}

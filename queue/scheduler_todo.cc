@@ -90,15 +90,20 @@ void Scheduler::todo_one(MsgId id) {
     warn("unable to stat " + rel(Dir::mess, id));
     return;
   }
-  // Remove what a crash in a previous run may have left.
-  for (Dir d : {Dir::local, Dir::remote, Dir::info})
-    if (::unlink(path(d, id).c_str()) != 0 && errno != ENOENT) {
-      warn("unable to unlink " + rel(d, id));
-      return;
-    }
+  // Remove what a crash (or a failed step) may have left. local/N and
+  // remote/N are made after info/N and removed before it, so neither can
+  // be left without info/N: only when that exists is there anything to do.
   TodoItem item;
   item.id = id;
   item.fds[0].reset(create_excl(path(Dir::info, id)));
+  if (!item.fds[0].valid() && errno == EEXIST) {
+    for (Dir d : {Dir::local, Dir::remote, Dir::info})
+      if (::unlink(path(d, id).c_str()) != 0 && errno != ENOENT) {
+        warn("unable to unlink " + rel(d, id));
+        return;
+      }
+    item.fds[0].reset(create_excl(path(Dir::info, id)));
+  }
   if (!item.fds[0].valid()) {
     warn("unable to create " + rel(Dir::info, id));
     return;
@@ -152,7 +157,7 @@ void Scheduler::todo_one(MsgId id) {
       return;
     }
   }
-  if (known_.size() < kMaxKnown) known_[id] = Known{std::move(sender), false};
+  if (known_.size() < kMaxKnown) known_[id] = Known{std::move(sender), false, {item.has[0], item.has[1]}};
   todo_batch_.push_back(std::move(item));
 }
 

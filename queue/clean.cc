@@ -4,12 +4,15 @@
 #include <cerrno>
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <deque>
+#include <functional>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "queue/layout.h"
 #include "reactor/fd.h"
+#include "reactor/loop.h"
+#include "reactor/worker.h"
 
 namespace queue {
 
@@ -20,7 +23,7 @@ bool remove_file(int q, const std::string& path) {
 }
 
 // Idle qmail-clean still sweeps pid/ this often (qmail only sweeps per request).
-constexpr int kIdleSweepMs = 3600 * 1000;
+constexpr double kIdleSweepSeconds = 3600;
 }  // namespace
 
 Cleaner::Cleaner(int queue_dirfd, int split) : q_(queue_dirfd), split_(split) {
@@ -92,35 +95,95 @@ bool CleanRequestReader::next(std::string& out) {
   return true;
 }
 
-int serve_clean(int in, int out, Cleaner& cleaner) {
-  CleanRequestReader reader;
-  // Sweep at start, then after every kCleanPidEvery requests, as qmail does.
-  cleaner.sweep_pid(std::time(nullptr));
-  int until_sweep = kCleanPidEvery;
-  char buf[1024];
-  std::string req;
-  for (;;) {
-    while (reader.next(req)) {
-      if (--until_sweep <= 0) {
-        cleaner.sweep_pid(std::time(nullptr));
-        until_sweep = kCleanPidEvery;
-      }
-      char answer = cleaner.handle(req);
-      // One byte, unbuffered: qmail-send waits for it before the next request.
-      if (!reactor::write_all(out, std::string_view(&answer, 1))) return 100;
-    }
-    struct pollfd p = {in, POLLIN, 0};
-    int n = ::poll(&p, 1, kIdleSweepMs);
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) {
-      cleaner.sweep_pid(std::time(nullptr));
-      continue;
-    }
-    ssize_t r = reactor::read_some(in, buf, sizeof buf);
-    if (r < 0) return 111;
-    if (r == 0) return 0;
-    reader.feed(std::string_view(buf, static_cast<size_t>(r)));
+namespace {
+// The server: requests are handed to a few threads (a removal may wait for
+// the disk, see ThreadRemover), those of one message to the same thread, and
+// answered strictly in the order they came.
+class CleanServer {
+ public:
+  CleanServer(int in, int out, Cleaner& cleaner)
+      : in_(in), out_(out), cleaner_(cleaner), pool_(loop_, kCleanThreads),
+        in_io_(loop_, [this](int) { readable(); }), idle_(loop_, [this] { idle(); }) {
+    pool_.after = [this] { answer(); };
   }
+
+  int run() {
+    // Sweep at start, then after every kCleanPidEvery requests, as qmail does.
+    cleaner_.sweep_pid(std::time(nullptr));
+    in_io_.start(in_, EV_READ);
+    idle_.start(kIdleSweepSeconds, kIdleSweepSeconds);
+    loop_.run();
+    return rc_;
+  }
+
+ private:
+  void readable() {
+    char buf[1024];
+    ssize_t r = reactor::read_some(in_, buf, sizeof buf);
+    if (r < 0) return stop(111);
+    if (r == 0) {
+      eof_ = true;
+      in_io_.stop();
+      return answer();
+    }
+    idle_.start(kIdleSweepSeconds, kIdleSweepSeconds);
+    reader_.feed(std::string_view(buf, static_cast<size_t>(r)));
+    std::string req;
+    while (reader_.next(req)) {
+      if (--until_sweep_ <= 0) {
+        cleaner_.sweep_pid(std::time(nullptr));
+        until_sweep_ = kCleanPidEvery;
+      }
+      unsigned long long seq = base_ + slots_.size();
+      slots_.push_back(0);
+      // The number names the message: its requests stay in order on one thread.
+      unsigned key = static_cast<unsigned>(std::hash<std::string>{}(req.size() > 5 ? req.substr(5) : req));
+      pool_.run(key, [this, req] { return static_cast<int>(cleaner_.handle(req)); },
+                [this, seq](int a) { slots_[seq - base_] = static_cast<char>(a); });
+    }
+    // Bounded memory: no more reading while many answers are owed.
+    if (slots_.size() >= kCleanInFlight) in_io_.stop();
+    answer();
+  }
+  // Writes the answers that are known, in order (one write), and resumes
+  // reading once the backlog has shrunk.
+  void answer() {
+    std::string o;
+    while (!slots_.empty() && slots_.front()) {
+      o += slots_.front();
+      slots_.pop_front();
+      ++base_;
+    }
+    if (!o.empty() && !reactor::write_all(out_, o)) return stop(100);
+    if (eof_ && slots_.empty()) return stop(0);
+    if (!eof_ && !in_io_.active() && slots_.size() < kCleanInFlight / 2) in_io_.start(in_, EV_READ);
+  }
+  void idle() { cleaner_.sweep_pid(std::time(nullptr)); }
+  void stop(int rc) {
+    rc_ = rc;
+    loop_.break_loop();
+  }
+
+  static constexpr unsigned kCleanThreads = 4;
+  static constexpr size_t kCleanInFlight = 1024;
+  int in_, out_;
+  Cleaner& cleaner_;
+  reactor::Loop loop_;
+  reactor::WorkerPool pool_;
+  reactor::Io in_io_;
+  reactor::Timer idle_;
+  CleanRequestReader reader_;
+  std::deque<char> slots_;        ///< answers owed, oldest first; 0 while unknown
+  unsigned long long base_ = 0;   ///< sequence number of slots_.front()
+  int until_sweep_ = kCleanPidEvery;
+  bool eof_ = false;
+  int rc_ = 0;
+};
+}  // namespace
+
+int serve_clean(int in, int out, Cleaner& cleaner) {
+  CleanServer s(in, out, cleaner);
+  return s.run();
 }
 
 }  // namespace queue

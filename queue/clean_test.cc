@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #include "reactor/fd.h"
@@ -132,6 +133,39 @@ TEST_CASE("qmail-clean: serve answers over pipes and exits 0 at EOF") {
   REQUIRE(reactor::read_all(out[0], answers));
   CHECK(answers == "+x");
   CHECK_FALSE(d.has("todo/5"));
+  ::close(in[0]);
+  ::close(out[0]);
+}
+
+TEST_CASE("qmail-clean: pipelined requests are answered in the order they came") {
+  CleanDir d;
+  std::string reqs, want;
+  for (int i = 1; i <= 300; ++i) {
+    d.touch("intd/" + std::to_string(i));
+    d.touch("todo/" + std::to_string(i));
+    reqs += "todo/" + std::to_string(i) + '\0';
+    want += '+';
+    if (i % 7 == 0) {
+      reqs += "nonsense"s + '\0';
+      want += 'x';
+    }
+  }
+  int in[2], out[2];
+  REQUIRE(::pipe(in) == 0);
+  REQUIRE(::pipe(out) == 0);
+  std::thread writer([&] {
+    reactor::write_all(in[1], reqs);
+    ::close(in[1]);
+  });
+  std::string answers;
+  std::thread reader([&] { reactor::read_all(out[0], answers); });
+  Cleaner c(d.fd);
+  CHECK(serve_clean(in[0], out[1], c) == 0);
+  ::close(out[1]);
+  writer.join();
+  reader.join();
+  CHECK(answers == want);
+  for (int i = 1; i <= 300; ++i) CHECK_FALSE(d.has("todo/" + std::to_string(i)));
   ::close(in[0]);
   ::close(out[0]);
 }

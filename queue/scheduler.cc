@@ -163,6 +163,7 @@ void Scheduler::finish() {
 }
 
 bool Scheduler::can_exit() const {
+  if (offloaded_) return false;
   for (int c = 0; c < 2; ++c)
     if (spawn_alive_[c] && used_[c]) return false;
   return true;
@@ -194,26 +195,46 @@ void Scheduler::job_close(int j) {
     --open_chans_;
   }
   if (job.hiteof && !job.numtodo) {
-    Dir d = c == 0 ? Dir::local : Dir::remote;
-    if (::unlink(path(d, job.id).c_str()) != 0) {
-      warn("unable to unlink " + rel(d, job.id) + "; will try again later");
-      e.dt = world_.clock->now() + kSleepSysfail;
-    } else {
-      Dir other = c == 0 ? Dir::remote : Dir::local;
-      auto k = known_.find(job.id);
-      if (k != known_.end()) {
-        k->second.live[c] = false;
-        if (k->second.live[1 - c]) return;  // the other channel goes on
-      } else {
-        struct stat st;
-        if (::stat(path(other, job.id).c_str(), &st) == 0) return;  // the other channel goes on
-        if (errno != ENOENT) warn("unable to stat " + rel(other, job.id));
-      }
-      pqdone_.push({world_.clock->now(), job.id});
-      return;
-    }
+    // Every recipient is done: the channel file goes (off the loop where a
+    // Remover is given), and then the message is done if the other one is.
+    MsgId id = job.id;
+    remove(c == 0 ? Dir::local : Dir::remote, id, [this, id, c](int err) { chan_removed(id, c, err); });
+    return;
   }
   pqchan_[c].push(e);
+}
+
+void Scheduler::chan_removed(MsgId id, int c, int err) {
+  Dir d = c == 0 ? Dir::local : Dir::remote;
+  if (err) {
+    warn("unable to unlink " + rel(d, id) + "; will try again later");
+    pqchan_[c].push({world_.clock->now() + kSleepSysfail, id});
+    return;
+  }
+  Dir other = c == 0 ? Dir::remote : Dir::local;
+  auto k = known_.find(id);
+  if (k != known_.end()) {
+    k->second.live[c] = false;
+    if (k->second.live[1 - c]) return;  // the other channel goes on
+  } else {
+    struct stat st;
+    if (::stat(path(other, id).c_str(), &st) == 0) return;  // the other channel goes on
+    if (errno != ENOENT) warn("unable to stat " + rel(other, id));
+  }
+  pqdone_.push({world_.clock->now(), id});
+}
+
+void Scheduler::remove(Dir d, MsgId id, std::function<void(int)> done) {
+  offload(id, [p = path(d, id)] { return ::unlink(p.c_str()) == 0 ? 0 : errno; }, std::move(done));
+}
+
+void Scheduler::offload(MsgId key, std::function<int()> job, std::function<void(int)> done) {
+  if (!world_.offload) return done(job());
+  ++offloaded_;
+  world_.offload->run(key, std::move(job), [this, done = std::move(done)](int r) {
+    --offloaded_;
+    done(r);
+  });
 }
 
 // ---------------------------------------------------------------- deliveries
@@ -402,7 +423,7 @@ std::time_t Scheduler::next_wakeup() {
   // While a batch syncs, a new todo run waits for its completion (which pumps).
   bool todo_ready = todo_syncing_ ? tododir_ && todo_batch_.size() < kTodoBatch
                                   : tododir_ || todo_wanted_ || !todo_batch_.empty();
-  if (todo_ready || cleanup_active_ || (!foop_busy_ && !fin_.empty())) return now;
+  if (todo_ready || cleanup_active_ || (fin_busy_ < kMaxFinishing && !fin_.empty())) return now;
   if (!todo_syncing_) at(next_todo_run_);
   at(cleanup_time_);
   return w;

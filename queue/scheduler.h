@@ -77,6 +77,7 @@ struct SchedulerWorld {
   const SendLog* log;
   std::string queue_dir = ".";  ///< QMAILHOME/queue (qmail-send runs inside it)
   Syncer* syncer = nullptr;     ///< nullptr: fsync each file on the spot
+  Offload* offload = nullptr;   ///< nullptr: file work on the spot
 };
 
 /// qmail-send's state: one instance per process, driven by an event loop.
@@ -191,6 +192,11 @@ class Scheduler {
   void mark_done(int job, off_t pos);
   int job_open(MsgId id, int c);
   void job_close(int j);
+  void chan_removed(MsgId id, int c, int err);
+  /// Unlinks `d`/N off the loop (or at once); `done(0 or errno)`.
+  void remove(Dir d, MsgId id, std::function<void(int err)> done);
+  /// Runs `job` off the loop where an Offload is given; `done(job())`.
+  void offload(MsgId key, std::function<int()> job, std::function<void(int)> done);
   bool job_avail() const { return jobs_used_ < numjobs_; }
   bool getinfo(MsgId id, std::string& sender, std::time_t& birth) const;
   // bounces and completion (scheduler_done.cc)
@@ -229,7 +235,8 @@ class Scheduler {
   std::unordered_map<MsgId, Known> known_;
   unsigned open_chans_ = 0;                 ///< jobs holding their channel file open
   std::deque<MsgId> fin_;                   ///< finished messages whose info/N and mess/N are to go
-  bool foop_busy_ = false;                  ///< a foop/N is with qmail-clean
+  unsigned fin_busy_ = 0;                   ///< of those, info/N being removed or foop/N with qmail-clean
+  unsigned offloaded_ = 0;                  ///< jobs given to the Offload and not yet reported
 
   // periodic cleanup of mess/
   bool cleanup_active_ = false;
@@ -245,5 +252,6 @@ constexpr std::time_t kOssified = 129600;    ///< 36 hours: debris age in mess/
 constexpr size_t kTodoBatch = 64;            ///< todo entries made durable together at most
 constexpr size_t kMaxKnown = 4096;           ///< messages whose info is kept in memory
 constexpr unsigned kMaxOpenChans = 256;      ///< channel files kept open by jobs at most
+constexpr unsigned kMaxFinishing = 32;       ///< messages between info/N's removal and foop/N's answer
 
 }  // namespace queue

@@ -192,19 +192,23 @@ void Scheduler::messdone(MsgId id) {
 }
 
 bool Scheduler::finish_step() {
-  // One removal at a time: info/N goes only when its foop/N is sent, so a
-  // crash strands at most the one mess/N that qmail-clean had not removed yet.
-  if (foop_busy_ || fin_.empty()) return false;
+  // info/N goes before its foop/N is sent; a bounded number of messages are
+  // between the two at once, so a crash strands at most kMaxFinishing
+  // mess/N that qmail-clean had not removed yet (the cleanup finds them).
+  if (fin_busy_ >= kMaxFinishing || fin_.empty()) return false;
   MsgId id = fin_.front();
   fin_.pop_front();
-  if (::unlink(path(Dir::info, id).c_str()) != 0 && errno != ENOENT) {
-    warn("unable to unlink " + rel(Dir::info, id) + "; will try again later");
-    pqdone_.push({world_.clock->now() + kSleepSysfail, id});
-    return true;
-  }
-  // No info, no todo: the message is gone as far as we care; mess/ goes via qmail-clean.
-  foop_busy_ = true;
-  clean_async({"foop/" + std::to_string(id)}, [this](const std::vector<int>&) { foop_busy_ = false; });
+  ++fin_busy_;
+  remove(Dir::info, id, [this, id](int err) {
+    if (err && err != ENOENT) {
+      --fin_busy_;
+      warn("unable to unlink " + rel(Dir::info, id) + "; will try again later");
+      pqdone_.push({world_.clock->now() + kSleepSysfail, id});
+      return;
+    }
+    // No info, no todo: the message is gone as far as we care; mess/ goes via qmail-clean.
+    clean_async({"foop/" + std::to_string(id)}, [this](const std::vector<int>&) { --fin_busy_; });
+  });
   return true;
 }
 

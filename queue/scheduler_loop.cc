@@ -34,6 +34,7 @@ constexpr int kCleanOut = 5, kCleanIn = 6;
 // read between todo files (each costs fsyncs) and free slots refill at once.
 constexpr int kMaxStepsPerTick = 64;
 constexpr long kMaxTickNanos = 2'000'000;
+constexpr size_t kLogBuffer = 16384;  // log bytes held at most before a write
 
 class SystemClock : public Clock {
  public:
@@ -211,11 +212,15 @@ class SendLoop {
  public:
   SendLoop(Controls controls, std::string control_dir, const unsigned cap[2])
       : control_dir_(std::move(control_dir)),
-        log_([](std::string_view s) { reactor::write_all(kLogFd, s); }),
+        log_([this](std::string_view s) {
+          log_buf_ += s;
+          if (log_buf_.size() >= kLogBuffer) flush_log();
+        }),
         spawner_(loop_, cap),
         cleaner_(loop_),
         syncer_(loop_),
-        sched_(SchedulerWorld{&clock_, &spawner_, &cleaner_, &injector_, &log_, ".", &syncer_},
+        offload_(loop_),
+        sched_(SchedulerWorld{&clock_, &spawner_, &cleaner_, &injector_, &log_, ".", &syncer_, &offload_},
                std::move(controls), cap),
         trigger_io_(loop_, [this](int) { on_trigger(); }),
         timer_(loop_, [this] { pump(); }),
@@ -224,7 +229,8 @@ class SendLoop {
         hup_(loop_, SIGHUP, [this] { reread(); pump(); }) {
     spawner_.sched = &sched_;
     spawner_.after = [this] { pump(); };
-    syncer_.after = [this] { pump(); };
+    syncer_.set_after([this] { pump(); });
+    offload_.set_after([this] { pump(); });
     cleaner_.after = [this] { pump(); };
   }
 
@@ -275,26 +281,37 @@ class SendLoop {
       if (sched_.can_exit()) {
         sched_.finish();
         log_.line("status: exiting");
+        flush_log();
         done_ = true;
         timer_.stop();
         loop_.break_loop();
         return;
       }
     }
+    flush_log();
     std::time_t w = sched_.next_wakeup();
     double after = more ? 0 : static_cast<double>(w) - ev_time() + 0.01;
     if (after < 0) after = 0;
     timer_.start(after);
   }
 
+  // Log lines of one pass of the loop go out in one write, at its end.
+  void flush_log() {
+    if (log_buf_.empty()) return;
+    reactor::write_all(kLogFd, log_buf_);
+    log_buf_.clear();
+  }
+
   std::string control_dir_;
   reactor::Loop loop_;
+  std::string log_buf_;
   SendLog log_;
   SystemClock clock_;
   PipeSpawner spawner_;
   PipeCleaner cleaner_;
   QqInjector injector_;
   ThreadSyncer syncer_;
+  ThreadOffload offload_;
   Scheduler sched_;
   reactor::UniqueFd trigger_r_, trigger_w_;
   reactor::Io trigger_io_;

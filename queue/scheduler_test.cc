@@ -66,6 +66,23 @@ struct FakeSyncer : queue::Syncer {
   }
 };
 
+// Holds every job until the test runs them, as the offload threads would.
+struct FakeOffload : queue::Offload {
+  struct Held {
+    std::function<int()> job;
+    std::function<void(int)> done;
+  };
+  std::vector<Held> pending;
+  void run(unsigned long, std::function<int()> job, std::function<void(int)> done) override {
+    pending.push_back({std::move(job), std::move(done)});
+  }
+  void finish() {
+    auto p = std::move(pending);
+    pending.clear();
+    for (auto& h : p) h.done(h.job());
+  }
+};
+
 struct Injected {
   std::string sender, recipient, head, mess, tail;
 };
@@ -105,10 +122,11 @@ struct Fixture {
   }
   ~Fixture() { fs::remove_all(dir); }
   // A new scheduler over the same queue, with other controls, spawner slots or a syncer.
-  void rebuild(const queue::Controls& c, unsigned cap_local, unsigned cap_remote, queue::Syncer* sync = nullptr) {
+  void rebuild(const queue::Controls& c, unsigned cap_local, unsigned cap_remote, queue::Syncer* sync = nullptr,
+               queue::Offload* offload = nullptr) {
     unsigned cap[2] = {cap_local, cap_remote};
     s = std::make_unique<queue::Scheduler>(
-        queue::SchedulerWorld{&clock, &spawner, &cleaner, &injector, &log, dir, sync}, c, cap);
+        queue::SchedulerWorld{&clock, &spawner, &cleaner, &injector, &log, dir, sync, offload}, c, cap);
   }
 
   void put(const std::string& rel, const std::string& data) {
@@ -368,6 +386,53 @@ TEST_CASE("scheduler: a failed sync leaves todo/N for the next run") {
   REQUIRE(f.spawner.sent.size() == 1);
   f.report(0, 0, 'K', "did 1\n");
   CHECK(f.logtext.find("end msg 46\n") != std::string::npos);
+}
+
+TEST_CASE("scheduler: removals off the loop keep their order, and foop/N waits for info/N's") {
+  Fixture f;
+  FakeOffload off;
+  f.rebuild(f.s->controls(), 120, 120, nullptr, &off);
+  f.queue_msg(46, "Fann@b.example\0Tjoe@me.example\0"s);
+  f.s->trigger();
+  f.run();
+  REQUIRE(f.spawner.sent.size() == 1);
+  f.report(0, 0, 'K', "did 1\n");
+  // The channel file's removal is handed off: nothing else happens meanwhile.
+  REQUIRE(off.pending.size() == 1);
+  CHECK(f.exists("local/" + queue::split_name(46)));
+  CHECK(f.logtext.find("end msg 46") == std::string::npos);
+  CHECK_FALSE(f.s->can_exit());
+  off.finish();
+  f.run();
+  CHECK_FALSE(f.exists("local/" + queue::split_name(46)));
+  CHECK(f.logtext.find("end msg 46\n") != std::string::npos);
+  // Then info/N, and only after it foop/N.
+  REQUIRE(off.pending.size() == 1);
+  CHECK(f.exists("info/" + queue::split_name(46)));
+  CHECK(f.cleaner.reqs.size() == 1);  // todo/46 only
+  off.finish();
+  f.run();
+  CHECK_FALSE(f.exists("info/" + queue::split_name(46)));
+  REQUIRE(f.cleaner.reqs.size() == 2);
+  CHECK(f.cleaner.reqs[1] == "foop/46");
+  CHECK(f.s->can_exit());
+}
+
+TEST_CASE("scheduler: a failed removal off the loop is retried later") {
+  Fixture f;
+  FakeOffload off;
+  f.rebuild(f.s->controls(), 120, 120, nullptr, &off);
+  f.queue_msg(46, "Fann@b.example\0Tjoe@me.example\0"s);
+  f.s->trigger();
+  f.run();
+  f.report(0, 0, 'K', "did 1\n");
+  REQUIRE(off.pending.size() == 1);
+  off.pending[0].job = [] { return EACCES; };
+  off.finish();
+  f.run();
+  CHECK(f.logtext.find("warning: unable to unlink local/0/46; will try again later\n") != std::string::npos);
+  CHECK(f.exists("local/" + queue::split_name(46)));
+  CHECK(f.logtext.find("end msg 46") == std::string::npos);
 }
 
 TEST_CASE("scheduler: a delivery is marked done before its report is logged") {

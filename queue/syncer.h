@@ -1,17 +1,14 @@
 #pragma once
-// Group commit off the loop thread: a Syncer makes a batch of written files
-// durable and reports back on the loop. qmail-send (todo batches) and
-// qmail-queued (messages of concurrent callers) share ThreadSyncer.
+// Disk work off the loop thread. A Syncer makes a batch of written files
+// durable and reports back on the loop (group commit): qmail-send (todo
+// batches) and qmail-queued (messages of concurrent callers) share
+// ThreadSyncer. An Offload runs qmail-send's other file work.
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
-#include <thread>
 #include <vector>
 
-#include "reactor/fd.h"
 #include "reactor/loop.h"
+#include "reactor/worker.h"
 
 namespace queue {
 
@@ -24,37 +21,48 @@ class Syncer {
   virtual void sync(std::vector<int> fds, std::function<void(bool ok)> done) = 0;
 };
 
+/// Blocking file work off the loop thread: `done(job())` runs on the
+/// scheduler's thread once the job has run (possibly before run() returns).
+/// Jobs with the same key run, and are reported, in the order given. A job
+/// touches nothing but what its closure holds.
+class Offload {
+ public:
+  virtual ~Offload() = default;
+  virtual void run(unsigned long key, std::function<int()> job, std::function<void(int result)> done) = 0;
+};
+
+/// The Offload of qmail-send: two threads, so that a file operation waiting
+/// for the disk (on a filesystem mounted with `discard`, unlink trims the
+/// freed blocks before it returns) holds up neither the loop nor every other
+/// operation.
+class ThreadOffload : public Offload {
+ public:
+  explicit ThreadOffload(reactor::Loop& loop) : pool_(loop, 2) {}
+  void set_after(std::function<void()> f) { pool_.after = std::move(f); }
+  void run(unsigned long key, std::function<int()> job, std::function<void(int)> done) override {
+    pool_.run(static_cast<unsigned>(key), std::move(job), std::move(done));
+  }
+
+ private:
+  reactor::WorkerPool pool_;
+};
+
 /// The Syncer of the daemons: one worker thread runs syncfs(2) per batch
 /// (one journal commit for every file of the batch; since Linux 5.8 it
 /// reports writeback errors; fsync of each file where syncfs is not
-/// supported) and hands the result back through an eventfd watched by the
-/// loop. The worker touches nothing but the batch.
+/// supported) and hands the result back on the loop. The worker touches
+/// nothing but the batch.
 class ThreadSyncer : public Syncer {
  public:
-  explicit ThreadSyncer(reactor::Loop& loop);
-  ~ThreadSyncer() override;
-  std::function<void()> after;  ///< runs after finished batches were handed back
+  explicit ThreadSyncer(reactor::Loop& loop) : pool_(loop, 1) {}
+  /// Runs after finished batches were handed back.
+  void set_after(std::function<void()> f) { pool_.after = std::move(f); }
   void sync(std::vector<int> fds, std::function<void(bool)> done) override;
   /// syncfs on the first, or fsync of each: what one batch costs, on the spot.
   static bool sync_now(const std::vector<int>& fds);
 
  private:
-  struct Batch {
-    std::vector<int> fds;
-    std::function<void(bool)> done;
-    bool ok;
-  };
-  bool start_worker();
-  void work();
-  void finished();
-
-  reactor::UniqueFd efd_;
-  reactor::Io io_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Batch> todo_, done_;
-  bool stop_ = false;
-  std::thread worker_;
+  reactor::WorkerPool pool_;
 };
 
 }  // namespace queue

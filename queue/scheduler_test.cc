@@ -388,13 +388,18 @@ TEST_CASE("scheduler: a failed sync leaves todo/N for the next run") {
   CHECK(f.logtext.find("end msg 46\n") != std::string::npos);
 }
 
-TEST_CASE("scheduler: removals off the loop keep their order, and foop/N waits for info/N's") {
-  Fixture f;
-  FakeOffload off;
+// Message 46 queued and its one local delivery started, removals held by `off`.
+static void start_with_offload(Fixture& f, FakeOffload& off) {
   f.rebuild(f.s->controls(), 120, 120, nullptr, &off);
   f.queue_msg(46, "Fann@b.example\0Tjoe@me.example\0"s);
   f.s->trigger();
   f.run();
+}
+
+TEST_CASE("scheduler: removals off the loop keep their order, and foop/N waits for info/N's") {
+  Fixture f;
+  FakeOffload off;
+  start_with_offload(f, off);
   REQUIRE(f.spawner.sent.size() == 1);
   f.report(0, 0, 'K', "did 1\n");
   // The channel file's removal is handed off: nothing else happens meanwhile.
@@ -421,10 +426,7 @@ TEST_CASE("scheduler: removals off the loop keep their order, and foop/N waits f
 TEST_CASE("scheduler: a failed removal off the loop is retried later") {
   Fixture f;
   FakeOffload off;
-  f.rebuild(f.s->controls(), 120, 120, nullptr, &off);
-  f.queue_msg(46, "Fann@b.example\0Tjoe@me.example\0"s);
-  f.s->trigger();
-  f.run();
+  start_with_offload(f, off);
   f.report(0, 0, 'K', "did 1\n");
   REQUIRE(off.pending.size() == 1);
   off.pending[0].job = [] { return EACCES; };
